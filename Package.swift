@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependency direction (see DESIGN.md): executables -> IstioIptablesCLI -> IstioCapture
+// -> Netfilter -> PacketModel. Only the CLI layer reads the environment, files or the machine.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "istio-iptables-emulator",
+    products: [
+        .executable(name: "istio-iptables", targets: ["istio-iptables"]),
+        .library(name: "IstioCapture", targets: ["IstioCapture"]),
+        .library(name: "Netfilter", targets: ["Netfilter"]),
+        .library(name: "PacketModel", targets: ["PacketModel"]),
+    ],
+    targets: [
+        .target(name: "PacketModel", swiftSettings: strict),
+        .target(name: "Netfilter", dependencies: ["PacketModel"], swiftSettings: strict),
+        .target(name: "IstioCapture", dependencies: ["Netfilter", "PacketModel"], swiftSettings: strict),
+        .target(
+            name: "IstioIptablesCLI", dependencies: ["IstioCapture", "Netfilter", "PacketModel"],
+            swiftSettings: strict),
+        .executableTarget(name: "istio-iptables", dependencies: ["IstioIptablesCLI"], swiftSettings: strict),
+        .testTarget(name: "PacketModelTests", dependencies: ["PacketModel"], swiftSettings: strict),
+        .testTarget(name: "NetfilterTests", dependencies: ["Netfilter"], swiftSettings: strict),
+        .testTarget(
+            name: "IstioCaptureTests", dependencies: ["IstioCapture", "Netfilter", "PacketModel"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "IstioIptablesCLITests", dependencies: ["IstioIptablesCLI", "IstioCapture"],
+            swiftSettings: strict),
+    ]
+)
