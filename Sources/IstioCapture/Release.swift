@@ -1,0 +1,140 @@
+/// Everything that distinguishes one Istio release's `istio-iptables` from another, in one place.
+///
+/// Each row of `Release.all` is one release; the columns are the rule-layout switches the
+/// generator reads (`RuleLayout`), the way the binary reports what it did (`OutputStyle`) and
+/// which flags it has (`FlagCatalog`, keyed by the same version). Add a release by adding a row.
+public struct Release: Hashable, Sendable {
+    public let version: IstioVersion
+    public let layout: RuleLayout
+    public let output: OutputStyle
+
+    public init(_ version: IstioVersion, layout: RuleLayout, output: OutputStyle) {
+        self.version = version
+        self.layout = layout
+        self.output = output
+    }
+
+    /// Releases this emulator knows, oldest first.
+    public static let all: [Release] = [
+        Release("1.22.8", layout: .v1_22, output: .perCommandOrRestore(tableOrder: .unordered)),
+        Release("1.23.6", layout: .v1_23, output: .perCommandOrRestore(tableOrder: .sorted)),
+        Release("1.24.6", layout: .v1_24, output: .verifiedRestore),
+        Release("1.25.5", layout: .v1_25, output: .verifiedRestore),
+        Release("1.26.8", layout: .v1_25, output: .verifiedRestore),
+        Release("1.27.9", layout: .v1_25, output: .verifiedRestore),
+        Release("1.28.10", layout: .v1_25, output: .verifiedRestore),
+        Release("1.29.6", layout: .v1_25, output: .verifiedRestore),
+        Release("1.30.3", layout: .v1_25, output: .verifiedRestore),
+    ]
+
+    public static var newest: Release { all.last! }
+
+    /// `1.30` → the newest known 1.30.x; `1.30.1` → the row that covers that patch (the newest
+    /// row of its minor, unless an earlier patch is listed because its behaviour differs).
+    public static func resolve(_ request: String) -> Result<Release, ReleaseLookupError> {
+        guard let parsed = IstioVersion.parseRequest(request) else {
+            return .failure(.init(requested: request, known: all.map(\.version)))
+        }
+        let sameMinor = all.filter { $0.version.major == parsed.major && $0.version.minor == parsed.minor }
+        guard let newestOfMinor = sameMinor.last else {
+            return .failure(.init(requested: request, known: all.map(\.version)))
+        }
+        guard let patch = parsed.patch else { return .success(newestOfMinor) }
+        if patch > newestOfMinor.version.patch {
+            return .failure(.init(requested: request, known: all.map(\.version)))
+        }
+        // The first listed patch at or above the requested one carries its behaviour.
+        return .success(sameMinor.first { $0.version.patch >= patch } ?? newestOfMinor)
+    }
+}
+
+public struct ReleaseLookupError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let requested: String
+    public let known: [IstioVersion]
+
+    public var description: String {
+        let minors = known.map { "\($0.major).\($0.minor)" }
+        var seen = Set<String>()
+        let unique = minors.filter { seen.insert($0).inserted }
+        return "unknown Istio release \(goQuote(requested)); known releases: "
+            + unique.joined(separator: ", ") + " (a minor means its newest patch: "
+            + known.map(\.description).joined(separator: ", ") + ")"
+    }
+
+    private func goQuote(_ text: String) -> String { "\"\(text)\"" }
+}
+
+/// Rule-layout switches: each is a behaviour change between releases, named for what it does.
+public struct RuleLayout: Hashable, Sendable {
+    /// Where UDP DNS capture lives.
+    public enum DNSLayout: Hashable, Sendable {
+        /// ≤1.22: UDP rules in the built-in nat/raw OUTPUT chains; TCP in ISTIO_OUTPUT.
+        case builtinOutputChains
+        /// 1.23–1.24: `-A OUTPUT -p udp -j ISTIO_OUTPUT` (nat and raw); UDP rules in ISTIO_OUTPUT.
+        case istioOutputChain
+        /// 1.25+: ISTIO_OUTPUT_DNS (nat and raw) and raw ISTIO_INBOUND.
+        case dedicatedChains
+    }
+
+    /// How `--iptables-trace-logging` shows up in the rules.
+    public enum TraceLogging: Hashable, Sendable {
+        /// NFLOG rules with a Go-quoted prefix (≤1.23).
+        case nflogQuotedPrefix
+        /// NFLOG rules with a bare prefix (1.24).
+        case nflogPlainPrefix
+        /// Accepted but without effect (1.25).
+        case none
+    }
+
+    public var dns: DNSLayout
+    /// `-A OUTPUT -p tcp -j ISTIO_OUTPUT` (≤1.24) rather than `-A OUTPUT -j ISTIO_OUTPUT`.
+    public var outboundJumpIsTCPOnly: Bool
+    /// ≤1.22: `-A ISTIO_OUTPUT -j RETURN` after the included CIDRs.
+    public var includedRangesEndWithReturn: Bool
+    /// 1.24+: INVALID packets go to an ISTIO_DROP chain rather than straight to DROP.
+    public var dropInvalidViaChain: Bool
+    public var traceLogging: TraceLogging
+    /// 1.25+: excluded outbound ports also return UDP.
+    public var outboundPortExclusionCoversUDP: Bool
+    /// 1.25+: redirect-dns without capture-all and without nameservers captures nothing.
+    public var dnsCaptureNeedsServers: Bool
+    /// 1.24+: restore text declares (`-N`) chains that are only jumped to.
+    public var restoreDeclaresJumpTargets: Bool
+
+    static let v1_22 = RuleLayout(
+        dns: .builtinOutputChains, outboundJumpIsTCPOnly: true, includedRangesEndWithReturn: true,
+        dropInvalidViaChain: false, traceLogging: .nflogQuotedPrefix, outboundPortExclusionCoversUDP: false,
+        dnsCaptureNeedsServers: false, restoreDeclaresJumpTargets: false)
+    static let v1_23 = RuleLayout(
+        dns: .istioOutputChain, outboundJumpIsTCPOnly: true, includedRangesEndWithReturn: false,
+        dropInvalidViaChain: false, traceLogging: .nflogQuotedPrefix, outboundPortExclusionCoversUDP: false,
+        dnsCaptureNeedsServers: false, restoreDeclaresJumpTargets: false)
+    static let v1_24 = RuleLayout(
+        dns: .istioOutputChain, outboundJumpIsTCPOnly: true, includedRangesEndWithReturn: false,
+        dropInvalidViaChain: true, traceLogging: .nflogPlainPrefix, outboundPortExclusionCoversUDP: false,
+        dnsCaptureNeedsServers: false, restoreDeclaresJumpTargets: true)
+    static let v1_25 = RuleLayout(
+        dns: .dedicatedChains, outboundJumpIsTCPOnly: false, includedRangesEndWithReturn: false,
+        dropInvalidViaChain: true, traceLogging: .none, outboundPortExclusionCoversUDP: true,
+        dnsCaptureNeedsServers: true, restoreDeclaresJumpTargets: true)
+}
+
+/// How a release applies its rules, which is what its dry run records.
+public enum OutputStyle: Hashable, Sendable {
+    public enum TableOrder: Hashable, Sendable {
+        /// Go map order: random per run upstream; we print them sorted.
+        case unordered
+        case sorted
+    }
+
+    /// 1.22–1.23: `--restore-format` (default true) picks iptables-restore text or one
+    /// `iptables …` command per rule; then `iptables-save` (and `ip6tables-save`).
+    case perCommandOrRestore(tableOrder: TableOrder)
+    /// 1.24+: `iptables-save`/`ip6tables-save` to verify state, `iptables-restore --noflush`, then the saves.
+    case verifiedRestore
+
+    public var hasRestoreFormatFlag: Bool {
+        if case .perCommandOrRestore = self { return true }
+        return false
+    }
+}

@@ -1,0 +1,24 @@
+/// `-m conntrack [!] --ctstate S,S`.
+public struct ConntrackMatch: Hashable, Sendable {
+    public enum State: String, Hashable, Sendable, CaseIterable {
+        case invalid = "INVALID"
+        case new = "NEW"
+        case established = "ESTABLISHED"
+        case related = "RELATED"
+        case untracked = "UNTRACKED"
+        case snat = "SNAT"
+        case dnat = "DNAT"
+    }
+
+    public var states: [State]
+    public var negation: Negation
+
+    public init(_ states: [State], _ negation: Negation = .normal) {
+        self.states = states
+        self.negation = negation
+    }
+
+    public var arguments: [String] {
+        ["-m", "conntrack"] + negation.prefix + ["--ctstate", states.map(\.rawValue).joined(separator: ",")]
+    }
+}

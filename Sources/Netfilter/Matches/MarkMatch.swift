@@ -1,0 +1,18 @@
+/// `-m mark [!] --mark VALUE[/MASK]`: the packet's fwmark.
+public struct MarkMatch: Hashable, Sendable {
+    public var mark: MarkValue
+    public var negation: Negation
+
+    public init(_ mark: MarkValue, _ negation: Negation = .normal) {
+        self.mark = mark
+        self.negation = negation
+    }
+
+    public var arguments: [String] { ["-m", "mark"] + negation.prefix + ["--mark", mark.text] }
+
+    public func matches(_ packetMark: UInt32) -> Bool {
+        guard let value = mark.value else { return negation.isInverted }
+        let mask = mark.mask ?? .max
+        return (packetMark & mask == value) != negation.isInverted
+    }
+}
