@@ -30,7 +30,7 @@ let package = Package(
             name: "IstioCaptureTests", dependencies: ["IstioCapture", "Netfilter", "PacketModel"],
             swiftSettings: strict),
         .testTarget(
-            name: "IstioIptablesCLITests", dependencies: ["IstioIptablesCLI", "IstioCapture"],
+            name: "IstioIptablesCLITests", dependencies: ["IstioIptablesCLI", "IstioCapture", "PacketModel"],
             swiftSettings: strict),
     ]
 )

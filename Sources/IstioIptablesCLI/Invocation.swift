@@ -86,7 +86,7 @@ struct InvocationResolver {
         guard let requested else { return .success(.newest) }
         switch Release.resolve(requested) {
         case .success(let release): return .success(release)
-        case .failure(let error): return .failure(CommandFailure(error.description, usage: true))
+        case .failure(let error): return .failure(CommandFailure(error.description, exitCode: .usage, usage: true))
         }
     }
 
