@@ -9,20 +9,6 @@ public enum GoldenFormat: String, Hashable, Sendable, CaseIterable {
     case transcript
 }
 
-/// The settings that decide what a release's dry run records, beyond the rules themselves.
-public struct ApplySettings: Hashable, Sendable {
-    /// `--restore-format` (1.22–1.23 only; later releases always restore).
-    public var restoreFormat = true
-    public var cleanupOnly = false
-    public var forceApply = false
-
-    public init(restoreFormat: Bool = true, cleanupOnly: Bool = false, forceApply: Bool = false) {
-        self.restoreFormat = restoreFormat
-        self.cleanupOnly = cleanupOnly
-        self.forceApply = forceApply
-    }
-}
-
 /// The texts a dry run can print, for one release, configuration and set of rules.
 public struct DryRunOutput {
     public let release: Release
@@ -50,30 +36,12 @@ public struct DryRunOutput {
         return text
     }
 
-    /// The lines upstream's test stub records (`DependenciesStub.ExecutedAll`), one per command,
-    /// restore input line by line.
+    /// The lines upstream's test stub records (`DependenciesStub.ExecutedAll`): the apply
+    /// procedure run against an empty machine, command by command, restore input line by line.
     public var transcript: [String] {
-        var lines: [String] = []
-        switch release.output {
-        case .perCommandOrRestore:
-            if apply.restoreFormat {
-                lines += restoreLines(restoreV4)
-                lines += restoreLines(restoreV6)
-            } else {
-                lines += RuleText.commands(rules.v4, family: .ipv4)
-                lines += RuleText.commands(rules.v6, family: .ipv6)
-            }
-        case .verifiedRestore:
-            // State check against an empty machine: always "clean, apply".
-            lines += ["iptables-save", "ip6tables-save"]
-            if !apply.cleanupOnly {
-                lines += restoreLines(restoreV4)
-                if enableIPv6 { lines += restoreLines(restoreV6) }
-            }
-        }
-        lines.append("iptables-save")
-        if enableIPv6 { lines.append("ip6tables-save") }
-        return lines
+        var recorder = RecordingExecutor()
+        _ = ApplyProcedure(release: release, rules: rules, enableIPv6: enableIPv6, settings: apply).execute(&recorder)
+        return recorder.lines
     }
 
     public func golden(_ format: GoldenFormat) -> [String] {
@@ -83,9 +51,5 @@ public struct DryRunOutput {
         case .commands: RuleText.commands(rules.v4, family: .ipv4) + RuleText.commands(rules.v6, family: .ipv6)
         case .transcript: transcript
         }
-    }
-
-    private func restoreLines(_ text: String) -> [String] {
-        text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
     }
 }

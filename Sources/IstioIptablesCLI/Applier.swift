@@ -1,92 +1,113 @@
 import Foundation
+import IstioCapture
+import PacketModel
 
-/// What to load into the kernel, and where.
-public struct ApplyPlan: Sendable, Equatable {
-    /// `--network-namespace`: a path such as `/var/run/netns/NAME`, or nil for the current one.
-    public var namespace: String?
-    public var v4: String
-    /// nil when IPv6 is off.
-    public var v6: String?
-    /// 1.22–1.23 with `--restore-format=false`: one iptables command per rule instead.
-    public var perCommand: (v4: [String], v6: [String])?
+/// Runs the real iptables binaries (in `--network-namespace` through `nsenter`), for the apply
+/// procedure of `IstioCapture`. Every command it ran is kept for the log.
+public final class SystemExecutor: IptablesExecutor {
+    let namespace: String?
+    /// `--force-iptables-binary`: `legacy` or `nft` selects `iptables-legacy` / `iptables-nft`.
+    let variant: String
+    public private(set) var ran: [String] = []
 
-    public static func == (lhs: ApplyPlan, rhs: ApplyPlan) -> Bool {
-        lhs.namespace == rhs.namespace && lhs.v4 == rhs.v4 && lhs.v6 == rhs.v6
-            && lhs.perCommand?.v4 == rhs.perCommand?.v4 && lhs.perCommand?.v6 == rhs.perCommand?.v6
+    public init(namespace: String?, variant: String = "") {
+        self.namespace = namespace
+        self.variant = variant
     }
-}
 
-public struct ApplyFailure: Error, Sendable {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-}
+    /// Why applying cannot work on this machine, before anything is touched.
+    public static func preflight() -> String? {
+        if geteuid() != 0 {
+            return "applying rules needs root (CAP_NET_ADMIN); run as root, or add --dry-run to print them"
+        }
+        if find("iptables-restore") == nil {
+            return "iptables-restore not found in PATH; install iptables (Debian: apt-get install iptables)"
+        }
+        return nil
+    }
 
-/// Loads rules into the kernel. The real one runs `iptables-restore`; tests substitute their own.
-public protocol RuleApplier: Sendable {
-    func apply(_ plan: ApplyPlan) -> Result<String, ApplyFailure>
-}
+    func tool(_ family: IPFamily, _ suffix: String) -> String {
+        let base = family == .ipv4 ? "iptables" : "ip6tables"
+        let flavour = variant.isEmpty ? "" : "-\(variant)"
+        return base + flavour + suffix
+    }
 
-/// `iptables-restore --noflush` (and `ip6tables-restore`), inside the namespace with `nsenter`.
-public struct SystemApplier: RuleApplier {
-    public init() {}
+    public func run(_ family: IPFamily, _ arguments: [String], quietly: Bool) -> Bool {
+        execute([tool(family, "")] + arguments, input: nil).status == 0
+    }
 
-    public func apply(_ plan: ApplyPlan) -> Result<String, ApplyFailure> {
-        guard geteuid() == 0 else {
+    public func save(_ family: IPFamily) -> String? {
+        let result = execute([tool(family, "-save")], input: nil)
+        return result.status == 0 ? result.stdout : nil
+    }
+
+    public func restore(_ family: IPFamily, _ input: String) -> Result<Void, ExecutionFailure> {
+        let command = [tool(family, "-restore"), "--noflush"]
+        let result = execute(command, input: input)
+        guard result.status == 0 else {
             return .failure(
-                ApplyFailure("applying rules needs root (CAP_NET_ADMIN); run as root or use --dry-run to print them"))
+                ExecutionFailure(
+                    "\(command.joined(separator: " ")) failed (exit status \(result.status)): "
+                        + result.stderr.trimmingCharacters(in: .whitespacesAndNewlines)))
         }
-        var log = ""
-        func run(_ tool: String, _ arguments: [String], input: String?) -> ApplyFailure? {
-            var command = [tool] + arguments
-            if let namespace = plan.namespace { command = ["nsenter", "--net=\(namespace)", "--"] + command }
-            guard let executable = Self.find(command[0]) else {
-                return ApplyFailure("\(command[0]) not found in PATH; install iptables (and util-linux for nsenter)")
-            }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = Array(command.dropFirst())
-            let stdin = Pipe()
-            let stderr = Pipe()
-            process.standardInput = stdin
-            process.standardError = stderr
-            process.standardOutput = FileHandle.nullDevice
-            do {
-                try process.run()
-            } catch {
-                return ApplyFailure("cannot run \(command.joined(separator: " ")): \(error)")
-            }
-            if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-            try? stdin.fileHandleForWriting.close()
-            let errorText = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            log += "info\tran \(command.joined(separator: " "))\n"
-            if process.terminationStatus != 0 {
-                return ApplyFailure(
-                    "\(command.joined(separator: " ")) failed (exit status \(process.terminationStatus)): "
-                        + errorText.trimmingCharacters(in: .whitespacesAndNewlines))
-            }
-            return nil
+        return .success(())
+    }
+
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    func execute(_ command: [String], input: String?) -> Outcome {
+        var argv = command
+        if let namespace { argv = ["nsenter", "--net=\(namespace)", "--"] + argv }
+        ran.append(argv.joined(separator: " "))
+        guard let executable = Self.find(argv[0]) else {
+            return Outcome(status: 127, stdout: "", stderr: "\(argv[0]): command not found")
         }
-        if let commands = plan.perCommand {
-            for line in commands.v4 + (plan.v6 == nil ? [] : commands.v6) {
-                let words = line.split(separator: " ").map(String.init)
-                if let failure = run(words[0], Array(words.dropFirst()), input: nil) { return .failure(failure) }
-            }
-            return .success(log)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = Array(argv.dropFirst())
+        let stdin = Pipe()
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        do {
+            try process.run()
+        } catch {
+            return Outcome(status: 126, stdout: "", stderr: "cannot run \(argv[0]): \(error)")
         }
-        if let failure = run("iptables-restore", ["--noflush"], input: plan.v4) { return .failure(failure) }
-        if let v6 = plan.v6, let failure = run("ip6tables-restore", ["--noflush"], input: v6) {
-            return .failure(failure)
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try? stdin.fileHandleForWriting.close()
+        // Read both pipes concurrently so a chatty tool cannot block on a full pipe.
+        let group = DispatchGroup()
+        let errorBox = DataBox()
+        group.enter()
+        DispatchQueue.global().async {
+            errorBox.data = stderr.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
         }
-        return .success(log)
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return Outcome(
+            status: process.terminationStatus, stdout: String(decoding: output, as: UTF8.self),
+            stderr: String(decoding: errorBox.data, as: UTF8.self))
     }
 
     static func find(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"
-        for directory in path.split(separator: ":") + ["/usr/sbin", "/sbin"] {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        for directory in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin", "/usr/bin", "/bin"] {
             let candidate = "\(directory)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         return nil
     }
+}
+
+private final class DataBox: @unchecked Sendable {
+    var data = Data()
 }

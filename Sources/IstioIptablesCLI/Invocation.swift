@@ -15,7 +15,6 @@ struct Invocation {
     var skipRuleApply = false
     var runValidation = false
     var forceIptablesBinary = ""
-    var reconcile = false
     /// Each setting's text as upstream keeps it, for the configuration dump.
     var raw: [String: String] = [:]
     var warnings: [String] = []
@@ -149,7 +148,7 @@ struct InvocationResolver {
         invocation.apply.restoreFormat = has("restore-format") ? flag("restore-format") : true
         invocation.apply.cleanupOnly = flag("cleanup-only")
         invocation.apply.forceApply = flag("force-apply")
-        invocation.reconcile = flag("reconcile")
+        invocation.apply.reconcile = flag("reconcile")
         invocation.nativeNftables = flag("native-nftables")
         invocation.skipRuleApply = flag("skip-rule-apply")
         invocation.runValidation = flag("run-validation")

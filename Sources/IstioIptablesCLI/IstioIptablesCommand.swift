@@ -17,12 +17,25 @@ public struct CommandOutput: Sendable {
 public struct IstioIptablesCommand {
     let environment: [String: String]
     let machine: any Machine
-    let applier: any RuleApplier
+    /// Makes the executor that changes the kernel (given `--network-namespace` and
+    /// `--force-iptables-binary`); nil means this machine cannot apply, with the reason.
+    let makeExecutor: @Sendable (_ namespace: String?, _ variant: String) -> Result<any IptablesExecutor, ExecutionFailure>
+    /// Writes a file (`DRY_RUN_FILE_PATH`); injected so tests stay off the disk.
+    let writeFile: @Sendable (_ path: String, _ contents: String) throws -> Void
 
-    public init(environment: [String: String], machine: any Machine = LiveMachine(), applier: any RuleApplier = SystemApplier()) {
+    public init(
+        environment: [String: String], machine: any Machine = LiveMachine(),
+        makeExecutor: @escaping @Sendable (String?, String) -> Result<any IptablesExecutor, ExecutionFailure> = {
+            namespace, variant in
+            if let problem = SystemExecutor.preflight() { return .failure(ExecutionFailure(problem)) }
+            return .success(SystemExecutor(namespace: namespace, variant: variant))
+        },
+        writeFile: @escaping @Sendable (String, String) throws -> Void = DryRunFile.write
+    ) {
         self.environment = environment
         self.machine = machine
-        self.applier = applier
+        self.makeExecutor = makeExecutor
+        self.writeFile = writeFile
     }
 
     public func run(_ arguments: [String]) -> CommandOutput {
@@ -73,30 +86,40 @@ public struct IstioIptablesCommand {
             return output
         }
         if invocation.dryRun {
+            // Upstream's stub writes everything it "ran" to DRY_RUN_FILE_PATH (1.17+).
+            if let path = environment["DRY_RUN_FILE_PATH"], !path.isEmpty {
+                let transcript = dryRunOutput.transcript
+                do {
+                    try writeFile(path, transcript.map { $0 + "\n" }.joined())
+                } catch {
+                    output.stderr += "error\tunable to open dry run output file \(path): \(error)\n"
+                }
+            }
             output.stdout = invocation.apply.cleanupOnly ? "" : dryRunOutput.restoreInput
             return output
         }
-        return apply(invocation, dryRunOutput, into: output)
+        return apply(invocation, rules, into: output)
     }
 
-    private func apply(_ invocation: Invocation, _ rendered: DryRunOutput, into output: CommandOutput) -> CommandOutput {
+    private func apply(_ invocation: Invocation, _ rules: GeneratedRules, into output: CommandOutput) -> CommandOutput {
         var output = output
-        if invocation.apply.cleanupOnly || invocation.reconcile {
-            output.stderr += "error\t--cleanup-only and --reconcile are not emulated yet; nothing was changed\n"
+        let namespace = invocation.networkNamespace.isEmpty ? nil : invocation.networkNamespace
+        var executor: any IptablesExecutor
+        switch makeExecutor(namespace, invocation.forceIptablesBinary) {
+        case .failure(let failure):
+            output.stderr += "error\t\(failure)\n"
             output.exitCode = .failure
             return output
+        case .success(let made):
+            executor = made
         }
-        let plan = ApplyPlan(
-            namespace: invocation.networkNamespace.isEmpty ? nil : invocation.networkNamespace,
-            v4: rendered.restoreV4, v6: invocation.config.enableIPv6 ? rendered.restoreV6 : nil,
-            perCommand: invocation.release.output.hasRestoreFormatFlag && !invocation.apply.restoreFormat
-                ? (RuleText.commands(rendered.rules.v4, family: .ipv4), RuleText.commands(rendered.rules.v6, family: .ipv6))
-                : nil)
-        switch applier.apply(plan) {
+        let procedure = ApplyProcedure(
+            release: invocation.release, rules: rules, enableIPv6: invocation.config.enableIPv6, settings: invocation.apply)
+        switch procedure.execute(&executor) {
         case .success(let log):
-            output.stderr += log
+            for line in log { output.stderr += "info\t\(line)\n" }
         case .failure(let failure):
-            output.stderr += "error\t\(failure.message)\n"
+            output.stderr += "error\t\(failure)\n"
             output.exitCode = .failure
         }
         return output

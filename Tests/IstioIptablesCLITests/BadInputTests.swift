@@ -1,4 +1,5 @@
 import IstioIptablesCLI
+import PacketModel
 import Testing
 
 /// Bad input fails as upstream fails (same meaning, same exit status, nothing on stdout); what
@@ -85,9 +86,9 @@ import Testing
     }
 
     @Test func applyFailureIsReported() {
-        let applier = RecordingApplier()
-        applier.result = .failure(ApplyFailure("iptables-restore --noflush failed (exit status 2): Port `70000' not valid"))
-        let output = run(["-p", "70000", "-i", "*"], applier: applier)
+        let executor = FakeExecutor()
+        executor.restoreFailure = "iptables-restore --noflush failed (exit status 2): Port `70000' not valid"
+        let output = run(["-p", "70000", "-i", "*"], executor: executor)
         #expect(output.exitCode == .failure)
         #expect(output.stderr.contains("Port `70000' not valid"))
     }

@@ -1,4 +1,5 @@
 import IstioIptablesCLI
+import PacketModel
 import Testing
 
 /// pflag conventions: each spelling must give the same rules as the canonical one.
@@ -25,13 +26,13 @@ import Testing
     }
 
     @Test func dryRunFalseApplies() {
-        let applier = RecordingApplier()
-        let output = run(labArguments + ["--dry-run=false"], applier: applier)
+        let executor = FakeExecutor()
+        let output = run(labArguments + ["--dry-run=false"], executor: executor)
         #expect(output.exitCode == .success)
         #expect(output.stdout.isEmpty)
-        #expect(applier.plans.count == 1)
-        #expect(applier.plans[0].v4 == Self.canonical.stdout)
-        #expect(applier.plans[0].v6 == nil)
+        #expect(executor.restored.count == 1)
+        #expect(executor.restored.first?.1 == Self.canonical.stdout)
+        #expect(executor.restored.first?.0 == .ipv4)
     }
 
     @Test func valueBeginningWithDash() {

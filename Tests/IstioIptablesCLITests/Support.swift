@@ -1,3 +1,4 @@
+import IstioCapture
 import IstioIptablesCLI
 import PacketModel
 import Testing
@@ -16,13 +17,26 @@ struct FakeMachine: Machine {
     }
 }
 
-/// Records what would have been loaded.
-final class RecordingApplier: RuleApplier, @unchecked Sendable {
-    var plans: [ApplyPlan] = []
-    var result: Result<String, ApplyFailure> = .success("")
-    func apply(_ plan: ApplyPlan) -> Result<String, ApplyFailure> {
-        plans.append(plan)
-        return result
+/// A kernel stand-in: records the commands, answers saves with a given state, can fail restores.
+final class FakeExecutor: IptablesExecutor, @unchecked Sendable {
+    var commands: [String] = []
+    var restored: [(IPFamily, String)] = []
+    var savedState = ""
+    var restoreFailure: String?
+    var failingChecks = false
+
+    func run(_ family: IPFamily, _ arguments: [String], quietly: Bool) -> Bool {
+        commands.append(([family == .ipv4 ? "iptables" : "ip6tables"] + arguments).joined(separator: " "))
+        return !(failingChecks && arguments.contains("-C"))
+    }
+    func save(_ family: IPFamily) -> String? {
+        commands.append(family == .ipv4 ? "iptables-save" : "ip6tables-save")
+        return family == .ipv4 ? savedState : ""
+    }
+    func restore(_ family: IPFamily, _ input: String) -> Result<Void, ExecutionFailure> {
+        if let restoreFailure { return .failure(ExecutionFailure(restoreFailure)) }
+        restored.append((family, input))
+        return .success(())
     }
 }
 
@@ -30,9 +44,12 @@ let labArguments = ["-p", "15001", "-z", "15006", "-u", "1337", "-m", "REDIRECT"
 
 func run(
     _ arguments: [String], env: [String: String] = [:], machine: FakeMachine = FakeMachine(),
-    applier: RecordingApplier = RecordingApplier()
+    executor: FakeExecutor = FakeExecutor()
 ) -> CommandOutput {
-    IstioIptablesCommand(environment: env, machine: machine, applier: applier).run(arguments)
+    IstioIptablesCommand(
+        environment: env, machine: machine, makeExecutor: { _, _ in .success(executor) },
+        writeFile: { _, _ in }
+    ).run(arguments)
 }
 
 /// The dry-run rule lines (without table headers), for compact assertions.
