@@ -66,36 +66,10 @@ public final class SystemExecutor: IptablesExecutor {
         guard let executable = Self.find(argv[0]) else {
             return Outcome(status: 127, stdout: "", stderr: "\(argv[0]): command not found")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = Array(argv.dropFirst())
-        let stdin = Pipe()
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        do {
-            try process.run()
-        } catch {
-            return Outcome(status: 126, stdout: "", stderr: "cannot run \(argv[0]): \(error)")
-        }
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-        try? stdin.fileHandleForWriting.close()
-        // Read both pipes concurrently so a chatty tool cannot block on a full pipe.
-        let group = DispatchGroup()
-        let errorBox = DataBox()
-        group.enter()
-        DispatchQueue.global().async {
-            errorBox.data = stderr.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
+        let result = Subprocess.run(executable, Array(argv.dropFirst()), input: Array((input ?? "").utf8))
         return Outcome(
-            status: process.terminationStatus, stdout: String(decoding: output, as: UTF8.self),
-            stderr: String(decoding: errorBox.data, as: UTF8.self))
+            status: result.status, stdout: String(decoding: result.stdout, as: UTF8.self),
+            stderr: String(decoding: result.stderr, as: UTF8.self))
     }
 
     static func find(_ name: String) -> String? {
@@ -108,6 +82,3 @@ public final class SystemExecutor: IptablesExecutor {
     }
 }
 
-private final class DataBox: @unchecked Sendable {
-    var data = Data()
-}
