@@ -37,16 +37,31 @@ public struct ApplyProcedure {
     public func execute<E: IptablesExecutor>(_ executor: inout E) -> Result<[String], ExecutionFailure> {
         var log: [String] = []
         let outcome: Result<Void, ExecutionFailure>
-        switch release.output {
+        switch release.output.apply {
         case .perCommandOrRestore:
-            outcome = applyWithoutVerification(&executor)
+            outcome = applyWithoutVerification(&executor, &log)
         case .verifiedRestore:
             outcome = applyVerified(&executor, &log)
         }
         // The deferred final saves run whatever happened.
-        _ = executor.save(.ipv4)
-        if enableIPv6 { _ = executor.save(.ipv6) }
-        return outcome.map { log }
+        for family in enableIPv6 ? [IPFamily.ipv4, .ipv6] : [.ipv4] {
+            let state = executor.save(family)
+            if release.output.logsFinalState, let state {
+                log.append("Final iptables state (\(family == .ipv4 ? "IPv4" : "IPv6")):\n\(state)")
+            }
+        }
+        return outcome.map { log }.mapError { failure in
+            ExecutionFailure(failure.description, log: log)
+        }
+    }
+
+    private func restore<E: IptablesExecutor>(
+        _ executor: inout E, _ family: IPFamily, _ log: inout [String]
+    ) -> Result<Void, ExecutionFailure> {
+        let text = restoreText(family)
+        let tool = family == .ipv4 ? "iptables-restore" : "ip6tables-restore"
+        log.append("Running iptables restore with: \(tool) and the following input:\n\(text.trimmingCharacters())")
+        return executor.restore(family, text)
     }
 
     private func restoreText(_ family: IPFamily) -> String {
@@ -54,10 +69,12 @@ public struct ApplyProcedure {
     }
 
     /// 1.22–1.23: restore (or one command per rule) for IPv4, then IPv6.
-    private func applyWithoutVerification<E: IptablesExecutor>(_ executor: inout E) -> Result<Void, ExecutionFailure> {
+    private func applyWithoutVerification<E: IptablesExecutor>(
+        _ executor: inout E, _ log: inout [String]
+    ) -> Result<Void, ExecutionFailure> {
         for family in IPFamily.allCases {
             if settings.restoreFormat {
-                if case .failure(let failure) = executor.restore(family, restoreText(family)) { return .failure(failure) }
+                if case .failure(let failure) = restore(&executor, family, &log) { return .failure(failure) }
             } else {
                 for command in RuleText.commandArguments(rules[family]) where !executor.run(family, command, quietly: false) {
                     return .failure(ExecutionFailure("\(RecordingExecutor.binary(family)) \(command.joined(separator: " ")) failed"))
@@ -74,7 +91,7 @@ public struct ApplyProcedure {
             log.append("reconcile is recommended but no-reconcile flag is set. Unexpected behavior may occur due to preexisting iptables rules")
         }
         var families: [IPFamily] = [.ipv4]
-        if enableIPv6 { families.append(.ipv6) }
+        if enableIPv6 || release.output.ipv6StepsWithoutIPv6 { families.append(.ipv6) }
         var guardrails = false
         defer {
             if guardrails {
@@ -102,7 +119,7 @@ public struct ApplyProcedure {
         if (delta || settings.forceApply) && !settings.cleanupOnly {
             log.append("Applying iptables chains and rules")
             for family in families {
-                if case .failure(let failure) = executor.restore(family, restoreText(family)) { return .failure(failure) }
+                if case .failure(let failure) = restore(&executor, family, &log) { return .failure(failure) }
             }
         }
         if !delta && settings.forceApply {
@@ -217,6 +234,12 @@ struct SavedState {
 }
 
 extension StringProtocol {
+    /// Go's `strings.TrimSpace` for ASCII white space.
+    func trimmingCharacters() -> String {
+        let space: (Character) -> Bool = { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
+        return String(drop(while: space).reversed().drop(while: space).reversed())
+    }
+
     func trimmingSpaces() -> String {
         String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }

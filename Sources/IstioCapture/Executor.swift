@@ -13,7 +13,12 @@ public protocol IptablesExecutor {
 
 public struct ExecutionFailure: Error, Equatable, Sendable, CustomStringConvertible {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// What was logged before the failure.
+    public var log: [String]
+    public init(_ description: String, log: [String] = []) {
+        self.description = description
+        self.log = log
+    }
 }
 
 /// Upstream's `DependenciesStub`: runs nothing, records every command line and, for a restore,

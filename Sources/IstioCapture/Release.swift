@@ -7,24 +7,26 @@ public struct Release: Hashable, Sendable {
     public let version: IstioVersion
     public let layout: RuleLayout
     public let output: OutputStyle
+    public let cli: CLIBehaviour
 
-    public init(_ version: IstioVersion, layout: RuleLayout, output: OutputStyle) {
+    public init(_ version: IstioVersion, layout: RuleLayout, output: OutputStyle, cli: CLIBehaviour) {
         self.version = version
         self.layout = layout
         self.output = output
+        self.cli = cli
     }
 
     /// Releases this emulator knows, oldest first.
     public static let all: [Release] = [
-        Release("1.22.8", layout: .v1_22, output: .perCommandOrRestore(tableOrder: .unordered)),
-        Release("1.23.6", layout: .v1_23, output: .perCommandOrRestore(tableOrder: .sorted)),
-        Release("1.24.6", layout: .v1_24, output: .verifiedRestore),
-        Release("1.25.5", layout: .v1_25, output: .verifiedRestore),
-        Release("1.26.8", layout: .v1_25, output: .verifiedRestore),
-        Release("1.27.9", layout: .v1_25, output: .verifiedRestore),
-        Release("1.28.10", layout: .v1_25, output: .verifiedRestore),
-        Release("1.29.6", layout: .v1_25, output: .verifiedRestore),
-        Release("1.30.3", layout: .v1_25, output: .verifiedRestore),
+        Release("1.22.8", layout: .v1_22, output: .v1_22, cli: .v1_22),
+        Release("1.23.6", layout: .v1_23, output: .v1_23, cli: .v1_22),
+        Release("1.24.6", layout: .v1_24, output: .v1_24, cli: .v1_24),
+        Release("1.25.5", layout: .v1_25, output: .v1_25, cli: .v1_24),
+        Release("1.26.8", layout: .v1_25, output: .v1_25, cli: .v1_24),
+        Release("1.27.9", layout: .v1_25, output: .v1_27, cli: .v1_27),
+        Release("1.28.10", layout: .v1_25, output: .v1_27, cli: .v1_28),
+        Release("1.29.6", layout: .v1_25, output: .v1_27, cli: .v1_28),
+        Release("1.30.3", layout: .v1_25, output: .v1_27, cli: .v1_28),
     ]
 
     public static var newest: Release { all.last! }
@@ -120,21 +122,59 @@ public struct RuleLayout: Hashable, Sendable {
 }
 
 /// How a release applies its rules, which is what its dry run records.
-public enum OutputStyle: Hashable, Sendable {
+public struct OutputStyle: Hashable, Sendable {
+    public enum Apply: Hashable, Sendable {
+        /// 1.22–1.23: `--restore-format` (default true) picks iptables-restore text or one
+        /// `iptables …` command per rule; then `iptables-save` (and `ip6tables-save`).
+        case perCommandOrRestore
+        /// 1.24+: `iptables-save`/`ip6tables-save` to verify state, `iptables-restore --noflush`,
+        /// then the saves.
+        case verifiedRestore
+    }
+
     public enum TableOrder: Hashable, Sendable {
         /// Go map order: random per run upstream; we print them sorted.
         case unordered
         case sorted
     }
 
-    /// 1.22–1.23: `--restore-format` (default true) picks iptables-restore text or one
-    /// `iptables …` command per rule; then `iptables-save` (and `ip6tables-save`).
-    case perCommandOrRestore(tableOrder: TableOrder)
-    /// 1.24+: `iptables-save`/`ip6tables-save` to verify state, `iptables-restore --noflush`, then the saves.
-    case verifiedRestore
+    public var apply: Apply
+    public var tableOrder: TableOrder
+    /// ≤1.26: the ip6tables restore (and cleanup) steps run even when IPv6 is off, with no rules.
+    public var ipv6StepsWithoutIPv6: Bool
+    /// 1.25+: logs "Final iptables state (IPv4):" with the iptables-save output.
+    public var logsFinalState: Bool
 
-    public var hasRestoreFormatFlag: Bool {
-        if case .perCommandOrRestore = self { return true }
-        return false
-    }
+    public var hasRestoreFormatFlag: Bool { apply == .perCommandOrRestore }
+
+    static let v1_22 = OutputStyle(apply: .perCommandOrRestore, tableOrder: .unordered, ipv6StepsWithoutIPv6: true, logsFinalState: false)
+    static let v1_23 = OutputStyle(apply: .perCommandOrRestore, tableOrder: .sorted, ipv6StepsWithoutIPv6: true, logsFinalState: false)
+    static let v1_24 = OutputStyle(apply: .verifiedRestore, tableOrder: .sorted, ipv6StepsWithoutIPv6: true, logsFinalState: false)
+    static let v1_25 = OutputStyle(apply: .verifiedRestore, tableOrder: .sorted, ipv6StepsWithoutIPv6: true, logsFinalState: true)
+    static let v1_27 = OutputStyle(apply: .verifiedRestore, tableOrder: .sorted, ipv6StepsWithoutIPv6: false, logsFinalState: true)
+}
+
+/// Command-line behaviour that changed between releases (beyond which flags exist).
+public struct CLIBehaviour: Hashable, Sendable {
+    /// 1.27+: a bad CIDR in `-i`/`-x` stops the run; before, it was skipped with a notice on stderr.
+    public var invalidCIDRsAreFatal: Bool
+    /// Header of the configuration dump.
+    public var configDumpHeader: String
+    /// Configuration dump lines that only some releases print.
+    public var dumpsApplyModes: Bool
+    public var dumpsNativeNftables: Bool
+    public var dumpsForceIptablesBinary: Bool
+
+    static let v1_22 = CLIBehaviour(
+        invalidCIDRsAreFatal: false, configDumpHeader: "Istio iptables variables:", dumpsApplyModes: false,
+        dumpsNativeNftables: false, dumpsForceIptablesBinary: false)
+    static let v1_24 = CLIBehaviour(
+        invalidCIDRsAreFatal: false, configDumpHeader: "Istio iptables variables:", dumpsApplyModes: true,
+        dumpsNativeNftables: false, dumpsForceIptablesBinary: false)
+    static let v1_27 = CLIBehaviour(
+        invalidCIDRsAreFatal: true, configDumpHeader: "Istio config:", dumpsApplyModes: true, dumpsNativeNftables: true,
+        dumpsForceIptablesBinary: false)
+    static let v1_28 = CLIBehaviour(
+        invalidCIDRsAreFatal: true, configDumpHeader: "Istio config:", dumpsApplyModes: true, dumpsNativeNftables: true,
+        dumpsForceIptablesBinary: true)
 }

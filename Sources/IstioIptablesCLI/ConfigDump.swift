@@ -15,7 +15,7 @@ enum ConfigDump {
         let config = invocation.config
         let v4 = config.dnsServersV4.map(\.text).joined(separator: " ")
         let v6 = config.dnsServersV6.map(\.text).joined(separator: " ")
-        let lines: [(String, String)] = [
+        var lines: [(String, String)] = [
             ("PROXY_PORT", raw["envoy-port"] ?? ""),
             ("PROXY_INBOUND_CAPTURE_PORT", raw["inbound-capture-port"] ?? ""),
             ("PROXY_TUNNEL_PORT", raw["inbound-tunnel-port"] ?? ""),
@@ -42,12 +42,19 @@ enum ConfigDump {
             ("NETWORK_NAMESPACE", invocation.networkNamespace),
             ("CNI_MODE", raw["cni-mode"] ?? "false"),
             ("EXCLUDE_INTERFACES", raw["istio-exclude-interfaces"] ?? ""),
-            ("HOST_IPV4_LOOPBACK_CIDR", raw["ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR"] ?? ""),
-            ("ISTIO_VERSION", invocation.release.version.description),
         ]
-        text += "info\tIstio config:\n"
+        let cli = invocation.release.cli
+        if cli.dumpsApplyModes {
+            lines += [
+                ("RECONCILE", String(invocation.apply.reconcile)), ("CLEANUP_ONLY", String(invocation.apply.cleanupOnly)),
+                ("FORCE_APPLY", String(invocation.apply.forceApply)),
+            ]
+        }
+        if cli.dumpsNativeNftables { lines.append(("NATIVE_NFTABLES", String(invocation.nativeNftables))) }
+        if cli.dumpsForceIptablesBinary { lines.append(("FORCE_IPTABLES_BINARY", invocation.forceIptablesBinary)) }
+        text += "\ninfo\t\(cli.configDumpHeader)\n"
         for (name, value) in lines { text += "\(name)=\(value)\n" }
-        return text
+        return text + "\n"
     }
 }
 

@@ -158,6 +158,19 @@ enum GoValues {
         }
     }
 
+    /// What pflag's `Set` leaves in the variable for an environment value: Go parsers return
+    /// false / 0 / the maximum alongside their error, and the value is assigned anyway.
+    static func assignedByEnvironment(_ text: String, kind: FlagDefinition.Kind) -> String {
+        switch kind {
+        case .string: return text
+        case .bool: return String(parseBool(text) ?? false)
+        case .uint16:
+            guard let problem = uint16Problem(text) else { return text }
+            return problem.hasSuffix("value out of range") ? "65535" : "0"
+        case .duration: return durationProblem(text) == nil ? text : "0s"
+        }
+    }
+
     /// `strconv.ParseUint(text, 0, 16)` as pflag's Uint16 uses it.
     static func uint16Problem(_ text: String) -> String? {
         var digits = Substring(text)

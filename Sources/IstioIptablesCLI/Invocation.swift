@@ -18,6 +18,10 @@ struct Invocation {
     /// Each setting's text as upstream keeps it, for the configuration dump.
     var raw: [String: String] = [:]
     var warnings: [String] = []
+    /// Lines upstream writes to stderr as they are (not log records).
+    var notices: [String] = []
+    /// A bad `-i`/`-x`, reported only when the configurator runs (not with --skip-rule-apply).
+    var rangeFailure: CommandFailure?
     var helpRequested = false
     /// The environment as given, for the dump of upstream's raw environment lines.
     var rawEnvironment: [String: String] = [:]
@@ -124,8 +128,8 @@ struct InvocationResolver {
         var current = definition.defaultValue
         for variable in definition.env {
             guard let text = environment[variable] else { continue }
-            if definition.kind == .bool && GoValues.parseBool(text) == nil { continue }
-            current = text
+            // pflag's Set assigns before it reports a parse error, and BindEnv drops the error.
+            current = GoValues.assignedByEnvironment(text, kind: definition.kind)
         }
         return current
     }
@@ -288,12 +292,16 @@ struct InvocationResolver {
         }
 
         // Run(): outbound ranges.
-        let excludeText = text("istio-service-exclude-cidr")
-        config.outboundRangesExclude = try ranges(excludeText)
-        if config.outboundRangesExclude.v4.isWildcard {
-            throw CommandFailure("invalid value for OUTBOUND_IP_RANGES_EXCLUDE")
+        let fatal = release.cli.invalidCIDRsAreFatal
+        do {
+            config.outboundRangesExclude = try ranges(text("istio-service-exclude-cidr"), fatal: fatal, &invocation.notices)
+            if config.outboundRangesExclude.v4.isWildcard {
+                throw CommandFailure("invalid value for OUTBOUND_IP_RANGES_EXCLUDE")
+            }
+            config.outboundRangesInclude = try ranges(text("istio-service-cidr"), fatal: fatal, &invocation.notices)
+        } catch let failure as CommandFailure {
+            invocation.rangeFailure = failure
         }
-        config.outboundRangesInclude = try ranges(text("istio-service-cidr"))
         invocation.config = config
     }
 
@@ -316,13 +324,16 @@ struct InvocationResolver {
     }
 
     /// `SeparateV4V6`: `*` is a wildcard for both families; anything else must parse as prefixes.
-    func ranges(_ text: String) throws -> OutboundRanges {
+    /// Before 1.27 a bad entry was dropped with a notice ("bug compatibility"); since, it is fatal.
+    func ranges(_ text: String, fatal: Bool, _ notices: inout [String]) throws -> OutboundRanges {
         if text == "*" { return .wildcard }
         var v4: [CIDR] = []
         var v6: [CIDR] = []
         for entry in splitList(text) {
             switch CIDR.parse(entry) {
-            case .failure(let error): throw CommandFailure(error.description)
+            case .failure(let error):
+                if fatal { throw CommandFailure(error.description) }
+                notices.append("Ignoring error for bug compatibility with istio-iptables: \(error)")
             case .success(let cidr):
                 if cidr.family == .ipv4 { v4.append(cidr) } else { v6.append(cidr) }
             }

@@ -40,14 +40,19 @@ public struct IstioIptablesCommand {
 
     public func run(_ arguments: [String]) -> CommandOutput {
         var output = CommandOutput()
-        let resolver = InvocationResolver(environment: environment, machine: machine)
+        func info(_ message: String) { output.stderr += "info\t\(message)\n" }
+        func fail(_ message: String, _ code: ExitCode = .failure) -> CommandOutput {
+            output.stderr += "error\t\(message)\n"
+            output.exitCode = code
+            return output
+        }
+
+        // Flags, environment, machine-derived values, Validate().
         let invocation: Invocation
-        switch resolver.resolve(arguments) {
+        switch InvocationResolver(environment: environment, machine: machine).resolve(arguments) {
         case .failure(let failure):
             if failure.isUsageError { output.stderr += "Error: \(failure.message)\n" }
-            output.stderr += "error\t\(failure.message)\n"
-            output.exitCode = failure.exitCode
-            return output
+            return fail(failure.message, failure.exitCode)
         case .success(let resolved):
             invocation = resolved
         }
@@ -56,72 +61,92 @@ public struct IstioIptablesCommand {
             return output
         }
         for warning in invocation.warnings { output.stderr += "warn\t\(warning)\n" }
-
         if invocation.nativeNftables {
-            output.stderr += "error\t--native-nftables: nftables output is not supported yet by this emulator\n"
-            output.exitCode = .failure
-            return output
+            return fail("--native-nftables: nftables output is not supported yet by this emulator; nothing was changed")
         }
-        if invocation.dryRun {
-            output.stderr += "info\trunning iptables in dry-run mode, no rule changes will be made\n"
-        }
-        if invocation.skipRuleApply {
-            output.stderr += "info\t--skip-rule-apply: no rules generated or applied\n"
-            return output
-        }
+        if invocation.dryRun { info("running iptables in dry-run mode, no rule changes will be made") }
+        if invocation.skipRuleApply { return output }
 
+        // The configurator's Run(): outbound ranges first, then the dumps, then the rules.
+        for notice in invocation.notices { output.stderr += notice + "\n" }
+        if let rangeFailure = invocation.rangeFailure { return fail(rangeFailure.message) }
         let generator = RuleGenerator(config: invocation.config, release: invocation.release)
         if invocation.config.redirectDNS && !generator.dnsCaptureEffective {
-            output.stderr +=
-                "warn\tREDIRECT_DNS is set, but CAPTURE_ALL_DNS is false, and no DNS servers provided. DNS capture disabled.\n"
+            output.stderr += "warn\tREDIRECT_DNS is set, but CAPTURE_ALL_DNS is false, and no DNS servers provided. DNS capture disabled.\n"
         }
         output.stderr += ConfigDump.text(invocation)
         let rules = generator.generate()
-        let dryRunOutput = DryRunOutput(
-            release: invocation.release, rules: rules, enableIPv6: invocation.config.enableIPv6, apply: invocation.apply)
+        let procedure = ApplyProcedure(
+            release: invocation.release, rules: rules, enableIPv6: invocation.config.enableIPv6, settings: invocation.apply)
 
-        if let format = invocation.goldenFormat {
-            let lines = dryRunOutput.golden(format)
-            output.stdout = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
-            return output
-        }
-        if invocation.dryRun {
-            // Upstream's stub writes everything it "ran" to DRY_RUN_FILE_PATH (1.17+).
+        if invocation.dryRun || invocation.goldenFormat != nil {
+            var recorder = RecordingExecutor()
+            if case .success(let log) = procedure.execute(&recorder) { log.forEach(info) }
+            if invocation.dryRun { info("skipping configuring routes due to dry run mode") }
+            // Upstream's stub writes everything it "ran" to DRY_RUN_FILE_PATH.
             if let path = environment["DRY_RUN_FILE_PATH"], !path.isEmpty {
-                let transcript = dryRunOutput.transcript
                 do {
-                    try writeFile(path, transcript.map { $0 + "\n" }.joined())
+                    try writeFile(path, recorder.lines.map { $0 + "\n" }.joined())
                 } catch {
                     output.stderr += "error\tunable to open dry run output file \(path): \(error)\n"
                 }
             }
-            output.stdout = invocation.apply.cleanupOnly ? "" : dryRunOutput.restoreInput
+            let printed = DryRunOutput(
+                release: invocation.release, rules: rules, enableIPv6: invocation.config.enableIPv6, apply: invocation.apply)
+            if let format = invocation.goldenFormat {
+                let lines = format == .transcript ? recorder.lines : printed.golden(format)
+                output.stdout = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
+            } else {
+                output.stdout = invocation.apply.cleanupOnly ? "" : printed.restoreInput
+            }
             return output
         }
-        return apply(invocation, rules, into: output)
-    }
 
-    private func apply(_ invocation: Invocation, _ rules: GeneratedRules, into output: CommandOutput) -> CommandOutput {
-        var output = output
         let namespace = invocation.networkNamespace.isEmpty ? nil : invocation.networkNamespace
         var executor: any IptablesExecutor
         switch makeExecutor(namespace, invocation.forceIptablesBinary) {
-        case .failure(let failure):
-            output.stderr += "error\t\(failure)\n"
-            output.exitCode = .failure
-            return output
-        case .success(let made):
-            executor = made
+        case .failure(let failure): return fail(failure.description)
+        case .success(let made): executor = made
         }
-        let procedure = ApplyProcedure(
-            release: invocation.release, rules: rules, enableIPv6: invocation.config.enableIPv6, settings: invocation.apply)
         switch procedure.execute(&executor) {
-        case .success(let log):
-            for line in log { output.stderr += "info\t\(line)\n" }
+        case .success(let log): log.forEach(info)
         case .failure(let failure):
-            output.stderr += "error\t\(failure)\n"
-            output.exitCode = .failure
+            failure.log.forEach(info)
+            return fail(failure.description)
+        }
+        if let failure = executor.configureRoutes(RoutePlan(invocation)) {
+            return fail("failed to configure routes: \(failure)")
         }
         return output
+    }
+}
+
+/// What `ConfigureRoutes` sets up after the rules: `::6` on lo for IPv6, and for TPROXY the policy
+/// routing that delivers marked packets locally.
+public struct RoutePlan: Sendable, Equatable {
+    public var addIPv6PassthroughAddress: Bool
+    /// (mark, table) texts, still to be parsed as upstream does (`strconv.Atoi`).
+    public var tproxy: (mark: String, table: String)?
+    public var ipv6: Bool
+
+    init(_ invocation: Invocation) {
+        ipv6 = invocation.config.enableIPv6
+        addIPv6PassthroughAddress = invocation.config.enableIPv6
+        let capturesInbound = invocation.config.inboundPorts != .none
+        tproxy =
+            capturesInbound && invocation.config.interceptionMode == .tproxy
+            ? (invocation.config.tproxyMark.text, invocation.config.tproxyRouteTable) : nil
+    }
+
+    public static func == (lhs: RoutePlan, rhs: RoutePlan) -> Bool {
+        lhs.addIPv6PassthroughAddress == rhs.addIPv6PassthroughAddress && lhs.ipv6 == rhs.ipv6
+            && lhs.tproxy?.mark == rhs.tproxy?.mark && lhs.tproxy?.table == rhs.tproxy?.table
+    }
+}
+
+extension IptablesExecutor {
+    /// Executors that cannot touch routing (tests) do nothing.
+    func configureRoutes(_ plan: RoutePlan) -> String? {
+        (self as? SystemExecutor)?.configureRoutes(plan)
     }
 }

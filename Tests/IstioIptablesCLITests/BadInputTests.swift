@@ -80,6 +80,24 @@ import Testing
         #expect(output.stderr.contains(c.stderr), "\(output.stderr)")
     }
 
+    @Test func badCIDRsWereSkippedBefore1_27() {
+        let old = run(["--istio-version", "1.26", "-n", "-i", "*", "-x", "10.0.0.0/40,10.1.0.0/16"])
+        #expect(old.exitCode == .success)
+        #expect(old.stderr.contains(
+            "Ignoring error for bug compatibility with istio-iptables: netip.ParsePrefix(\"10.0.0.0/40\"): prefix length out of range"))
+        #expect(ruleLines(old).contains("-A ISTIO_OUTPUT -d 10.1.0.0/16 -j RETURN"))
+        let new = run(["--istio-version", "1.27", "-n", "-i", "*", "-x", "10.0.0.0/40,10.1.0.0/16"])
+        #expect(new.exitCode == .failure)
+        #expect(new.stdout.isEmpty)
+    }
+
+    @Test func rangesAreOnlyCheckedWhenRulesAreBuilt() {
+        // Upstream parses -i/-x inside the configurator, which --skip-rule-apply never runs.
+        let output = run(["-n", "-x", "*", "--skip-rule-apply"])
+        #expect(output.exitCode == .success)
+        #expect(output.stdout.isEmpty)
+    }
+
     @Test func acceptedValuesReachTheRulesVerbatim() {
         let output = run(["-n", "-p", "70000", "-i", "*"])
         #expect(ruleLines(output).contains("-A ISTIO_REDIRECT -p tcp -j REDIRECT --to-ports 70000"))

@@ -35,10 +35,21 @@ import Testing
         #expect(invalidDrop.stdout.contains("ISTIO_DROP"))
     }
 
-    @Test func unparsableBooleanEnvIsIgnored() {
+    @Test func unparsableEnvValuesAssignGoZeroValues() {
+        // pflag assigns ParseBool's false before reporting the error that BindEnv drops.
         let output = run(["-n"], env: ["DROP_INVALID": "maybe"])
         #expect(output.exitCode == .success)
         #expect(!output.stdout.contains("ISTIO_DROP"))
+        let perCommand = run(["--istio-version", "1.23", "-n", "--golden-format=transcript"], env: ["RESTORE_FORMAT": "maybe"])
+        #expect(perCommand.stdout.hasPrefix("iptables -t nat -N ISTIO_INBOUND\n"))
+        let restore = run(["--istio-version", "1.23", "-n", "--golden-format=transcript"])
+        #expect(restore.stdout.hasPrefix("* nat\n"))
+        // A later legacy variable that does not parse switches the setting off again.
+        let off = run(["-n", "--dns-servers-v4=10.96.0.10"], env: ["REDIRECT_DNS": "true", "ISTIO_META_DNS_CAPTURE": "yes"])
+        #expect(!off.stdout.contains("ISTIO_OUTPUT_DNS"))
+        // An empty string variable replaces the default.
+        let empty = run(["-n", "-b", "*", "-i", "*"], env: ["INBOUND_CAPTURE_PORT": ""])
+        #expect(ruleLines(empty).contains("-A ISTIO_IN_REDIRECT -p tcp -j REDIRECT --to-ports "))
     }
 
     @Test func envOnlySettings() {
