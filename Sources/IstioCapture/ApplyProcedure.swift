@@ -9,7 +9,10 @@ public struct ApplySettings: Hashable, Sendable {
     public var forceApply = false
     public var reconcile = false
 
-    public init(restoreFormat: Bool = true, cleanupOnly: Bool = false, forceApply: Bool = false, reconcile: Bool = false) {
+    public init(
+        restoreFormat: Bool = true, cleanupOnly: Bool = false, forceApply: Bool = false,
+        reconcile: Bool = false
+    ) {
         self.restoreFormat = restoreFormat
         self.cleanupOnly = cleanupOnly
         self.forceApply = forceApply
@@ -60,7 +63,8 @@ public struct ApplyProcedure {
     ) -> Result<Void, ExecutionFailure> {
         let text = restoreText(family)
         let tool = family == .ipv4 ? "iptables-restore" : "ip6tables-restore"
-        log.append("Running iptables restore with: \(tool) and the following input:\n\(text.trimmingCharacters())")
+        log.append(
+            "Running iptables restore with: \(tool) and the following input:\n\(text.trimmingCharacters())")
         return executor.restore(family, text)
     }
 
@@ -76,8 +80,11 @@ public struct ApplyProcedure {
             if settings.restoreFormat {
                 if case .failure(let failure) = restore(&executor, family, &log) { return .failure(failure) }
             } else {
-                for command in RuleText.commandArguments(rules[family]) where !executor.run(family, command, quietly: false) {
-                    return .failure(ExecutionFailure("\(RecordingExecutor.binary(family)) \(command.joined(separator: " ")) failed"))
+                for command in RuleText.commandArguments(rules[family])
+                where !executor.run(family, command, quietly: false) {
+                    return .failure(
+                        ExecutionFailure(
+                            "\(RecordingExecutor.binary(family)) \(command.joined(separator: " ")) failed"))
                 }
             }
         }
@@ -85,10 +92,14 @@ public struct ApplyProcedure {
     }
 
     /// 1.24+: compare with the machine's state, clean up when asked, restore when needed.
-    private func applyVerified<E: IptablesExecutor>(_ executor: inout E, _ log: inout [String]) -> Result<Void, ExecutionFailure> {
+    private func applyVerified<E: IptablesExecutor>(_ executor: inout E, _ log: inout [String]) -> Result<
+        Void, ExecutionFailure
+    > {
         let (residue, delta) = verifyState(&executor, &log)
         if residue && delta && !settings.reconcile {
-            log.append("reconcile is recommended but no-reconcile flag is set. Unexpected behavior may occur due to preexisting iptables rules")
+            log.append(
+                "reconcile is recommended but no-reconcile flag is set. Unexpected behavior may occur due to preexisting iptables rules"
+            )
         }
         var families: [IPFamily] = [.ipv4]
         if enableIPv6 || release.output.ipv6StepsWithoutIPv6 { families.append(.ipv6) }
@@ -96,7 +107,9 @@ public struct ApplyProcedure {
         defer {
             if guardrails {
                 for family in families {
-                    for command in RuleText.guardrailCleanup() { _ = executor.run(family, command, quietly: false) }
+                    for command in RuleText.guardrailCleanup() {
+                        _ = executor.run(family, command, quietly: false)
+                    }
                 }
             }
         }
@@ -104,16 +117,22 @@ public struct ApplyProcedure {
             if !settings.cleanupOnly {
                 log.append("Setting up guardrails")
                 for family in families {
-                    for command in RuleText.guardrailCleanup() { _ = executor.run(family, command, quietly: true) }
-                    for command in RuleText.guardrails() where !executor.run(family, command, quietly: false) {
-                        return .failure(ExecutionFailure("adding guardrail \(command.joined(separator: " ")) failed"))
+                    for command in RuleText.guardrailCleanup() {
+                        _ = executor.run(family, command, quietly: true)
+                    }
+                    for command in RuleText.guardrails() where !executor.run(family, command, quietly: false)
+                    {
+                        return .failure(
+                            ExecutionFailure("adding guardrail \(command.joined(separator: " ")) failed"))
                     }
                     guardrails = true
                 }
             }
             log.append("Performing cleanup of existing iptables")
             for family in families {
-                for command in RuleText.cleanupArguments(rules[family]) { _ = executor.run(family, command, quietly: true) }
+                for command in RuleText.cleanupArguments(rules[family]) {
+                    _ = executor.run(family, command, quietly: true)
+                }
             }
         }
         if (delta || settings.forceApply) && !settings.cleanupOnly {
@@ -123,14 +142,18 @@ public struct ApplyProcedure {
             }
         }
         if !delta && settings.forceApply {
-            log.append("The forced apply of iptables changes succeeded despite the presence of conflicting rules or chains.")
+            log.append(
+                "The forced apply of iptables changes succeeded despite the presence of conflicting rules or chains."
+            )
         }
         return .success(())
     }
 
     /// `VerifyIptablesState`: residues of earlier runs, and whether they differ from what we
     /// would write (chains, rule counts in ISTIO_ chains, `iptables -C` of every rule).
-    func verifyState<E: IptablesExecutor>(_ executor: inout E, _ log: inout [String]) -> (residue: Bool, delta: Bool) {
+    func verifyState<E: IptablesExecutor>(_ executor: inout E, _ log: inout [String]) -> (
+        residue: Bool, delta: Bool
+    ) {
         var anyResidue = false
         var anyDelta = false
         for family in IPFamily.allCases {
@@ -146,14 +169,16 @@ public struct ApplyProcedure {
                 } else {
                     delta = expected.differs(from: current)
                     if !delta {
-                        for command in RuleText.checkArguments(rules[family]) where !executor.run(family, command, quietly: true) {
+                        for command in RuleText.checkArguments(rules[family])
+                        where !executor.run(family, command, quietly: true) {
                             delta = true
                             break
                         }
                     }
                 }
             } else {
-                log.append("[\(family == .ipv4 ? "IPv4" : "IPv6")] iptables-save failed. Assuming clean state.")
+                log.append(
+                    "[\(family == .ipv4 ? "IPv4" : "IPv6")] iptables-save failed. Assuming clean state.")
                 delta = planned
             }
             anyDelta = anyDelta || delta
@@ -190,7 +215,8 @@ struct SavedState {
             guard tables[table] != nil else { continue }
             if line.hasPrefix(":") {
                 guard line.hasPrefix(":ISTIO") else { continue }
-                let chain = String(line.split(separator: " ", omittingEmptySubsequences: false)[0].dropFirst())
+                let chain = String(
+                    line.split(separator: " ", omittingEmptySubsequences: false)[0].dropFirst())
                 if tables[table]![chain] == nil { tables[table]![chain] = [] }
                 continue
             }

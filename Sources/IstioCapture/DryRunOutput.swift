@@ -40,7 +40,8 @@ public struct DryRunOutput {
     /// procedure run against an empty machine, command by command, restore input line by line.
     public var transcript: [String] {
         var recorder = RecordingExecutor()
-        _ = ApplyProcedure(release: release, rules: rules, enableIPv6: enableIPv6, settings: apply).execute(&recorder)
+        _ = ApplyProcedure(release: release, rules: rules, enableIPv6: enableIPv6, settings: apply).execute(
+            &recorder)
         return recorder.lines
     }
 
@@ -48,7 +49,8 @@ public struct DryRunOutput {
         switch format {
         case .commandsV4: RuleText.commands(rules.v4, family: .ipv4)
         case .commandsV6: RuleText.commands(rules.v6, family: .ipv6)
-        case .commands: RuleText.commands(rules.v4, family: .ipv4) + RuleText.commands(rules.v6, family: .ipv6)
+        case .commands:
+            RuleText.commands(rules.v4, family: .ipv4) + RuleText.commands(rules.v6, family: .ipv6)
         case .transcript: transcript
         }
     }

@@ -44,7 +44,9 @@ public struct RecordingExecutor: IptablesExecutor {
         // Go's bufio.Scanner: one entry per line, the final newline ends the last line.
         var text = Substring(input)
         if text.hasSuffix("\n") { text = text.dropLast() }
-        if !text.isEmpty { lines += text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
+        if !text.isEmpty {
+            lines += text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        }
         return .success(())
     }
 }

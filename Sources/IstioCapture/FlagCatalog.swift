@@ -21,7 +21,8 @@ public struct FlagDefinition: Hashable, Sendable {
     public let help: String
 
     public init(
-        _ name: String, _ shorthand: Character? = nil, _ kind: Kind = .string, default defaultValue: String = "",
+        _ name: String, _ shorthand: Character? = nil, _ kind: Kind = .string,
+        default defaultValue: String = "",
         env: [String]? = nil, in releases: ClosedRange<IstioVersion>, help: String
     ) {
         self.name = name
@@ -40,74 +41,119 @@ public enum FlagCatalog {
     static let last: IstioVersion = "1.30.3"
 
     public static let all: [FlagDefinition] = [
-        .init("envoy-port", "p", .string, default: "15001", env: [], in: first...last,
-              help: "Envoy's outbound listener: captured outbound TCP is redirected to this port."),
-        .init("inbound-capture-port", "z", .string, default: "15006", in: first...last,
-              help: "Envoy's inbound listener: captured inbound TCP is redirected (or TPROXY'd) to this port."),
-        .init("inbound-tunnel-port", "e", .string, default: "15008", in: first...last,
-              help: "Inbound HBONE tunnel port; traffic to it is never redirected."),
-        .init("proxy-uid", "u", .string, in: first...last,
-              help: "Comma-separated UIDs whose traffic is never captured (the proxy). Default: uid of $ENVOY_USER (istio-proxy), else 1337."),
-        .init("proxy-gid", "g", .string, in: first...last,
-              help: "Comma-separated GIDs whose traffic is never captured. Default: the proxy UIDs."),
-        .init("istio-inbound-interception-mode", "m", .string, in: first...last,
-              help: "Inbound capture mode: REDIRECT (NAT) or TPROXY (original source kept). Anything but TPROXY means REDIRECT."),
-        .init("istio-inbound-ports", "b", .string, in: first...last,
-              help: "Comma-separated inbound ports to capture; '*' captures all, empty captures none."),
-        .init("istio-local-exclude-ports", "d", .string, in: first...last,
-              help: "Comma-separated inbound ports never captured; applies only with -b '*'."),
-        .init("istio-exclude-interfaces", "c", .string, in: first...last,
-              help: "Comma-separated interfaces whose traffic is never captured, in or out."),
-        .init("istio-service-cidr", "i", .string, in: first...last,
-              help: "Comma-separated CIDRs whose outbound traffic is captured; '*' captures all, empty captures none."),
-        .init("istio-service-exclude-cidr", "x", .string, in: first...last,
-              help: "Comma-separated CIDRs whose outbound traffic is never captured (checked before -i)."),
-        .init("istio-outbound-ports", "q", .string, in: first...last,
-              help: "Comma-separated outbound ports always captured, whatever the destination."),
-        .init("istio-local-outbound-ports-exclude", "o", .string, in: first...last,
-              help: "Comma-separated outbound ports never captured."),
-        .init("kube-virt-interfaces", "k", .string, in: first...last,
-              help: "Comma-separated virtual interfaces (KubeVirt) whose inbound traffic is treated as outbound."),
-        .init("istio-inbound-tproxy-mark", "t", .string, default: "1337", in: first...last,
-              help: "Packet mark used by TPROXY capture and its policy routing."),
-        .init("istio-inbound-tproxy-route-table", "r", .string, default: "133", in: first...last,
-              help: "Routing table that delivers TPROXY-marked packets locally."),
-        .init("dry-run", "n", .bool, default: "false", in: first...last,
-              help: "Print the rules instead of applying them."),
-        .init("iptables-trace-logging", nil, .bool, default: "false", in: first..."1.25.5",
-              help: "Add NFLOG rules (group 1337) before selected rules to trace packets (no effect from 1.25)."),
-        .init("restore-format", "f", .bool, default: "true", in: first..."1.23.6",
-              help: "Apply with iptables-restore (true) or one iptables command per rule (false)."),
-        .init("iptables-probe-port", nil, .uint16, default: "15002", in: first...last,
-              help: "Port listened on by --run-validation."),
-        .init("probe-timeout", nil, .duration, default: "5s", in: first...last,
-              help: "How long --run-validation waits."),
-        .init("skip-rule-apply", nil, .bool, default: "false", in: first...last,
-              help: "Generate nothing and apply nothing."),
-        .init("run-validation", nil, .bool, default: "false", in: first...last,
-              help: "After applying, check that a connection is really redirected."),
-        .init("redirect-dns", nil, .bool, default: "false", env: ["REDIRECT_DNS", "ISTIO_META_DNS_CAPTURE"], in: first...last,
-              help: "Capture DNS to the pod's nameservers into the agent's DNS proxy on 15053."),
-        .init("drop-invalid", nil, .bool, default: "false", env: ["DROP_INVALID", "INVALID_DROP"], in: first...last,
-              help: "Drop packets conntrack marks INVALID instead of letting them reset connections."),
-        .init("dual-stack", nil, .bool, default: "false", env: ["DUAL_STACK", "ISTIO_DUAL_STACK"], in: first...last,
-              help: "Look for IPv6 among all pod addresses, not just the first."),
-        .init("capture-all-dns", nil, .bool, default: "false", in: first...last,
-              help: "With --redirect-dns, capture DNS to any server, not only the pod's nameservers."),
-        .init("network-namespace", nil, .string, default: "", in: first...last,
-              help: "Apply the rules inside this network namespace (a path such as /var/run/netns/NAME)."),
-        .init("cni-mode", nil, .bool, default: "false", in: first...last,
-              help: "Running as the CNI plugin (pod-scoped xtables lock)."),
-        .init("reconcile", nil, .bool, default: "false", in: "1.24.6"...last,
-              help: "Replace existing, different Istio rules instead of leaving them."),
-        .init("cleanup-only", nil, .bool, default: "false", in: "1.24.6"...last,
-              help: "Remove Istio's rules and add none."),
-        .init("force-apply", nil, .bool, default: "false", in: "1.24.6"...last,
-              help: "Apply even when the rules seem to be in place already."),
-        .init("native-nftables", nil, .bool, default: "false", in: "1.27.9"...last,
-              help: "Program nftables instead of iptables (not emulated yet)."),
-        .init("force-iptables-binary", nil, .string, default: "", in: "1.28.10"...last,
-              help: "Use this iptables variant: legacy or nft."),
+        .init(
+            "envoy-port", "p", .string, default: "15001", env: [], in: first...last,
+            help: "Envoy's outbound listener: captured outbound TCP is redirected to this port."),
+        .init(
+            "inbound-capture-port", "z", .string, default: "15006", in: first...last,
+            help: "Envoy's inbound listener: captured inbound TCP is redirected (or TPROXY'd) to this port."),
+        .init(
+            "inbound-tunnel-port", "e", .string, default: "15008", in: first...last,
+            help: "Inbound HBONE tunnel port; traffic to it is never redirected."),
+        .init(
+            "proxy-uid", "u", .string, in: first...last,
+            help:
+                "Comma-separated UIDs whose traffic is never captured (the proxy). Default: uid of $ENVOY_USER (istio-proxy), else 1337."
+        ),
+        .init(
+            "proxy-gid", "g", .string, in: first...last,
+            help: "Comma-separated GIDs whose traffic is never captured. Default: the proxy UIDs."),
+        .init(
+            "istio-inbound-interception-mode", "m", .string, in: first...last,
+            help:
+                "Inbound capture mode: REDIRECT (NAT) or TPROXY (original source kept). Anything but TPROXY means REDIRECT."
+        ),
+        .init(
+            "istio-inbound-ports", "b", .string, in: first...last,
+            help: "Comma-separated inbound ports to capture; '*' captures all, empty captures none."),
+        .init(
+            "istio-local-exclude-ports", "d", .string, in: first...last,
+            help: "Comma-separated inbound ports never captured; applies only with -b '*'."),
+        .init(
+            "istio-exclude-interfaces", "c", .string, in: first...last,
+            help: "Comma-separated interfaces whose traffic is never captured, in or out."),
+        .init(
+            "istio-service-cidr", "i", .string, in: first...last,
+            help:
+                "Comma-separated CIDRs whose outbound traffic is captured; '*' captures all, empty captures none."
+        ),
+        .init(
+            "istio-service-exclude-cidr", "x", .string, in: first...last,
+            help: "Comma-separated CIDRs whose outbound traffic is never captured (checked before -i)."),
+        .init(
+            "istio-outbound-ports", "q", .string, in: first...last,
+            help: "Comma-separated outbound ports always captured, whatever the destination."),
+        .init(
+            "istio-local-outbound-ports-exclude", "o", .string, in: first...last,
+            help: "Comma-separated outbound ports never captured."),
+        .init(
+            "kube-virt-interfaces", "k", .string, in: first...last,
+            help:
+                "Comma-separated virtual interfaces (KubeVirt) whose inbound traffic is treated as outbound."),
+        .init(
+            "istio-inbound-tproxy-mark", "t", .string, default: "1337", in: first...last,
+            help: "Packet mark used by TPROXY capture and its policy routing."),
+        .init(
+            "istio-inbound-tproxy-route-table", "r", .string, default: "133", in: first...last,
+            help: "Routing table that delivers TPROXY-marked packets locally."),
+        .init(
+            "dry-run", "n", .bool, default: "false", in: first...last,
+            help: "Print the rules instead of applying them."),
+        .init(
+            "iptables-trace-logging", nil, .bool, default: "false", in: first..."1.25.5",
+            help: "Add NFLOG rules (group 1337) before selected rules to trace packets (no effect from 1.25)."
+        ),
+        .init(
+            "restore-format", "f", .bool, default: "true", in: first..."1.23.6",
+            help: "Apply with iptables-restore (true) or one iptables command per rule (false)."),
+        .init(
+            "iptables-probe-port", nil, .uint16, default: "15002", in: first...last,
+            help: "Port listened on by --run-validation."),
+        .init(
+            "probe-timeout", nil, .duration, default: "5s", in: first...last,
+            help: "How long --run-validation waits."),
+        .init(
+            "skip-rule-apply", nil, .bool, default: "false", in: first...last,
+            help: "Generate nothing and apply nothing."),
+        .init(
+            "run-validation", nil, .bool, default: "false", in: first...last,
+            help: "After applying, check that a connection is really redirected."),
+        .init(
+            "redirect-dns", nil, .bool, default: "false", env: ["REDIRECT_DNS", "ISTIO_META_DNS_CAPTURE"],
+            in: first...last,
+            help: "Capture DNS to the pod's nameservers into the agent's DNS proxy on 15053."),
+        .init(
+            "drop-invalid", nil, .bool, default: "false", env: ["DROP_INVALID", "INVALID_DROP"],
+            in: first...last,
+            help: "Drop packets conntrack marks INVALID instead of letting them reset connections."),
+        .init(
+            "dual-stack", nil, .bool, default: "false", env: ["DUAL_STACK", "ISTIO_DUAL_STACK"],
+            in: first...last,
+            help: "Look for IPv6 among all pod addresses, not just the first."),
+        .init(
+            "capture-all-dns", nil, .bool, default: "false", in: first...last,
+            help: "With --redirect-dns, capture DNS to any server, not only the pod's nameservers."),
+        .init(
+            "network-namespace", nil, .string, default: "", in: first...last,
+            help: "Apply the rules inside this network namespace (a path such as /var/run/netns/NAME)."),
+        .init(
+            "cni-mode", nil, .bool, default: "false", in: first...last,
+            help: "Running as the CNI plugin (pod-scoped xtables lock)."),
+        .init(
+            "reconcile", nil, .bool, default: "false", in: "1.24.6"...last,
+            help: "Replace existing, different Istio rules instead of leaving them."),
+        .init(
+            "cleanup-only", nil, .bool, default: "false", in: "1.24.6"...last,
+            help: "Remove Istio's rules and add none."),
+        .init(
+            "force-apply", nil, .bool, default: "false", in: "1.24.6"...last,
+            help: "Apply even when the rules seem to be in place already."),
+        .init(
+            "native-nftables", nil, .bool, default: "false", in: "1.27.9"...last,
+            help: "Program nftables instead of iptables (not emulated yet)."),
+        .init(
+            "force-iptables-binary", nil, .string, default: "", in: "1.28.10"...last,
+            help: "Use this iptables variant: legacy or nft."),
     ]
 
     /// The flags of one release.
@@ -118,8 +164,14 @@ public enum FlagCatalog {
     /// Settings that have no flag and are read from the environment only.
     public static let environmentOnly: [(name: String, defaultValue: String, help: String)] = [
         ("ISTIO_OUTBOUND_OWNER_GROUPS", "*", "Groups whose outbound traffic is captured ('*': all)."),
-        ("ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE", "", "With owner groups '*': groups whose outbound traffic is not captured."),
-        ("ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR", "127.0.0.1/32", "IPv4 loopback range the pod uses (within 127.0.0.0/8)."),
+        (
+            "ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE", "",
+            "With owner groups '*': groups whose outbound traffic is not captured."
+        ),
+        (
+            "ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR", "127.0.0.1/32",
+            "IPv4 loopback range the pod uses (within 127.0.0.0/8)."
+        ),
         ("ENVOY_USER", "istio-proxy", "User whose uid is the default --proxy-uid."),
     ]
 }

@@ -147,11 +147,17 @@ public struct OutputStyle: Hashable, Sendable {
 
     public var hasRestoreFormatFlag: Bool { apply == .perCommandOrRestore }
 
-    static let v1_22 = OutputStyle(apply: .perCommandOrRestore, tableOrder: .unordered, ipv6StepsWithoutIPv6: true, logsFinalState: false)
-    static let v1_23 = OutputStyle(apply: .perCommandOrRestore, tableOrder: .sorted, ipv6StepsWithoutIPv6: true, logsFinalState: false)
-    static let v1_24 = OutputStyle(apply: .verifiedRestore, tableOrder: .sorted, ipv6StepsWithoutIPv6: true, logsFinalState: false)
-    static let v1_25 = OutputStyle(apply: .verifiedRestore, tableOrder: .sorted, ipv6StepsWithoutIPv6: true, logsFinalState: true)
-    static let v1_27 = OutputStyle(apply: .verifiedRestore, tableOrder: .sorted, ipv6StepsWithoutIPv6: false, logsFinalState: true)
+    static let v1_22 = OutputStyle(
+        apply: .perCommandOrRestore, tableOrder: .unordered, ipv6StepsWithoutIPv6: true, logsFinalState: false
+    )
+    static let v1_23 = OutputStyle(
+        apply: .perCommandOrRestore, tableOrder: .sorted, ipv6StepsWithoutIPv6: true, logsFinalState: false)
+    static let v1_24 = OutputStyle(
+        apply: .verifiedRestore, tableOrder: .sorted, ipv6StepsWithoutIPv6: true, logsFinalState: false)
+    static let v1_25 = OutputStyle(
+        apply: .verifiedRestore, tableOrder: .sorted, ipv6StepsWithoutIPv6: true, logsFinalState: true)
+    static let v1_27 = OutputStyle(
+        apply: .verifiedRestore, tableOrder: .sorted, ipv6StepsWithoutIPv6: false, logsFinalState: true)
 }
 
 /// Command-line behaviour that changed between releases (beyond which flags exist).
@@ -172,9 +178,11 @@ public struct CLIBehaviour: Hashable, Sendable {
         invalidCIDRsAreFatal: false, configDumpHeader: "Istio iptables variables:", dumpsApplyModes: true,
         dumpsNativeNftables: false, dumpsForceIptablesBinary: false)
     static let v1_27 = CLIBehaviour(
-        invalidCIDRsAreFatal: true, configDumpHeader: "Istio config:", dumpsApplyModes: true, dumpsNativeNftables: true,
+        invalidCIDRsAreFatal: true, configDumpHeader: "Istio config:", dumpsApplyModes: true,
+        dumpsNativeNftables: true,
         dumpsForceIptablesBinary: false)
     static let v1_28 = CLIBehaviour(
-        invalidCIDRsAreFatal: true, configDumpHeader: "Istio config:", dumpsApplyModes: true, dumpsNativeNftables: true,
+        invalidCIDRsAreFatal: true, configDumpHeader: "Istio config:", dumpsApplyModes: true,
+        dumpsNativeNftables: true,
         dumpsForceIptablesBinary: true)
 }

@@ -88,11 +88,16 @@ struct RuleBuilder {
         _ table: Table, _ chain: ChainName, _ placement: RulePlacement, _ rule: Rule, _ families: Families,
         _ trace: TraceCommand?, _ provenance: Provenance
     ) {
-        var entries: [GeneratedRule] = [GeneratedRule(ChainRule(table: table, chain: chain, placement: placement, rule: rule), provenance)]
+        var entries: [GeneratedRule] = [
+            GeneratedRule(ChainRule(table: table, chain: chain, placement: placement, rule: rule), provenance)
+        ]
         if let trace, let nflog, nflog != .none {
             let logRule = Rule(
                 rule.matches,
-                .nflog(NFLogTarget(prefix: trace.rawValue, quotePrefix: nflog == .nflogQuotedPrefix, group: 1337, size: 20)))
+                .nflog(
+                    NFLogTarget(
+                        prefix: trace.rawValue, quotePrefix: nflog == .nflogQuotedPrefix, group: 1337,
+                        size: 20)))
             let logEntry = GeneratedRule(
                 ChainRule(table: table, chain: chain, placement: placement, rule: logRule),
                 Provenance("trace logging: log packets that reach the next rule", [.traceLogging]))
@@ -112,7 +117,9 @@ struct RuleBuilder {
 enum M {
     static let tcp = Match.protocol(ProtocolMatch(.tcp))
     static let udp = Match.protocol(ProtocolMatch(.udp))
-    static func dport(_ port: PortSpec, not: Bool = false) -> Match { .port(PortMatch(.destination, port, Negation(not))) }
+    static func dport(_ port: PortSpec, not: Bool = false) -> Match {
+        .port(PortMatch(.destination, port, Negation(not)))
+    }
     static func sport(_ port: PortSpec) -> Match { .port(PortMatch(.source, port)) }
     static func dports(_ ports: [PortSpec], not: Bool = false) -> Match {
         .multiport(MultiportMatch(.destination, ports, Negation(not)))
@@ -129,7 +136,9 @@ enum M {
     static func uid(_ id: OwnerID, not: Bool = false) -> Match { .owner(OwnerMatch(.uid, id, Negation(not))) }
     static func gid(_ id: OwnerID, not: Bool = false) -> Match { .owner(OwnerMatch(.gid, id, Negation(not))) }
     static func ctstate(_ states: [ConntrackMatch.State]) -> Match { .conntrack(ConntrackMatch(states)) }
-    static func mark(_ value: MarkValue, not: Bool = false) -> Match { .mark(MarkMatch(value, Negation(not))) }
+    static func mark(_ value: MarkValue, not: Bool = false) -> Match {
+        .mark(MarkMatch(value, Negation(not)))
+    }
     static func connmark(_ value: MarkValue) -> Match { .connmark(ConnmarkMatch(value)) }
 }
 

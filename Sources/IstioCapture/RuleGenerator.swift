@@ -50,7 +50,8 @@ public struct RuleGenerator {
         }
         if tproxy {
             for nic in config.excludeInterfaces {
-                b.append(.mangle, .prerouting, [M.input(nic)], .return, trace: .excludeInterface, why: excluded)
+                b.append(
+                    .mangle, .prerouting, [M.input(nic)], .return, trace: .excludeInterface, why: excluded)
                 b.append(.mangle, .output, [M.output(nic)], .return, trace: .excludeInterface, why: excluded)
             }
         }
@@ -86,7 +87,8 @@ public struct RuleGenerator {
         addInboundRules(&b, tproxy: tproxy, loopV4: loopV4)
 
         b.append(
-            .nat, .output, layout.outboundJumpIsTCPOnly ? [M.tcp] : [], .jump(.istioOutput), trace: .jumpOutbound,
+            .nat, .output, layout.outboundJumpIsTCPOnly ? [M.tcp] : [], .jump(.istioOutput),
+            trace: .jumpOutbound,
             why: Provenance("all locally generated traffic walks ISTIO_OUTPUT"))
 
         let portExcluded = Provenance("outbound port excluded from capture", [.outboundPortsExclude])
@@ -102,8 +104,11 @@ public struct RuleGenerator {
             why: Provenance("Envoy's inbound passthrough (source 127.0.0.6 / ::6) to the app")
         ) { ([M.output("lo"), M.source($0)], .return) }
 
-        let ownLoopback = !(config.outboundRangesInclude.v4.hasLoopback || config.outboundRangesInclude.v6.hasLoopback)
-        for (kind, ids, setting) in [(OwnerMatch.Kind.uid, config.proxyUIDs, Setting.proxyUID), (.gid, config.proxyGIDs, .proxyGID)] {
+        let ownLoopback =
+            !(config.outboundRangesInclude.v4.hasLoopback || config.outboundRangesInclude.v6.hasLoopback)
+        for (kind, ids, setting) in [
+            (OwnerMatch.Kind.uid, config.proxyUIDs, Setting.proxyUID), (.gid, config.proxyGIDs, .proxyGID),
+        ] {
             for id in ids {
                 let owner = { (not: Bool) in kind == .uid ? M.uid(id, not: not) : M.gid(id, not: not) }
                 // Envoy calling a local address that is not loopback (the pod IP, a VIP that came
@@ -114,12 +119,23 @@ public struct RuleGenerator {
                     : [M.dport(config.inboundTunnelPort, not: true)]
                 b.appendVersioned(
                     .nat, .istioOutput, v4: loopV4, v6: loopV6,
-                    why: Provenance("proxy calling the pod itself over lo goes to Envoy inbound", [setting, .inboundTunnelPort])
-                ) { ([M.output("lo"), M.destination($0, not: true), M.tcp] + skipTunnel + [owner(false)], .jump(.istioInRedirect)) }
+                    why: Provenance(
+                        "proxy calling the pod itself over lo goes to Envoy inbound",
+                        [setting, .inboundTunnelPort])
+                ) {
+                    (
+                        [M.output("lo"), M.destination($0, not: true), M.tcp] + skipTunnel + [owner(false)],
+                        .jump(.istioInRedirect)
+                    )
+                }
                 if ownLoopback {
-                    let why = Provenance("app traffic over lo (not from the proxy) is not captured", [setting])
+                    let why = Provenance(
+                        "app traffic over lo (not from the proxy) is not captured", [setting])
                     if redirectDNS {
-                        b.append(.nat, .istioOutput, [M.output("lo"), M.tcp, M.dport(Self.dnsPort, not: true), owner(true)], .return, why: why)
+                        b.append(
+                            .nat, .istioOutput,
+                            [M.output("lo"), M.tcp, M.dport(Self.dnsPort, not: true), owner(true)], .return,
+                            why: why)
                     } else {
                         b.append(.nat, .istioOutput, [M.output("lo"), owner(true)], .return, why: why)
                     }
@@ -152,10 +168,12 @@ public struct RuleGenerator {
 
         let rangeExcluded = Provenance("destination excluded from capture", [.outboundRangesExclude])
         for cidr in config.outboundRangesExclude.v4.cidrs {
-            b.append(.nat, .istioOutput, [M.destination(cidr)], .return, families: .v4Only, why: rangeExcluded)
+            b.append(
+                .nat, .istioOutput, [M.destination(cidr)], .return, families: .v4Only, why: rangeExcluded)
         }
         for cidr in config.outboundRangesExclude.v6.cidrs {
-            b.append(.nat, .istioOutput, [M.destination(cidr)], .return, families: .v6Only, why: rangeExcluded)
+            b.append(
+                .nat, .istioOutput, [M.destination(cidr)], .return, families: .v6Only, why: rangeExcluded)
         }
 
         for port in config.outboundPortsInclude {
@@ -184,11 +202,16 @@ public struct RuleGenerator {
             b.append(.mangle, .istioDivert, [], .accept, why: why)
             b.appendVersioned(
                 .mangle, .istioTProxy, v4: loopV4, v6: Self.loopbackV6,
-                why: Provenance("TPROXY inbound capture to Envoy's inbound listener", [.interceptionMode, .inboundCapturePort, .tproxyMark])
+                why: Provenance(
+                    "TPROXY inbound capture to Envoy's inbound listener",
+                    [.interceptionMode, .inboundCapturePort, .tproxyMark])
             ) {
                 (
                     [M.destination($0, not: true), M.tcp],
-                    .tproxy(TProxyTarget(mark: MarkValue(config.tproxyMark.text + "/0xffffffff"), onPort: config.inboundCapturePort))
+                    .tproxy(
+                        TProxyTarget(
+                            mark: MarkValue(config.tproxyMark.text + "/0xffffffff"),
+                            onPort: config.inboundCapturePort))
                 )
             }
             table = .mangle
@@ -209,7 +232,9 @@ public struct RuleGenerator {
             }
             let why = Provenance("every other inbound port is captured", [.inboundPorts])
             if tproxy {
-                b.append(.mangle, .istioInbound, [M.tcp, M.ctstate([.related, .established])], .jump(.istioDivert), why: why)
+                b.append(
+                    .mangle, .istioInbound, [M.tcp, M.ctstate([.related, .established])], .jump(.istioDivert),
+                    why: why)
                 b.append(.mangle, .istioInbound, [M.tcp], .jump(.istioTProxy), why: why)
             } else {
                 b.append(.nat, .istioInbound, [M.tcp], .jump(.istioInRedirect), why: why)
@@ -221,28 +246,37 @@ public struct RuleGenerator {
                     b.append(
                         .mangle, .istioInbound, [M.tcp, M.dport(port), M.ctstate([.related, .established])],
                         .jump(.istioDivert), trace: .includeInboundPort, why: why)
-                    b.append(.mangle, .istioInbound, [M.tcp, M.dport(port)], .jump(.istioTProxy), trace: .includeInboundPort, why: why)
+                    b.append(
+                        .mangle, .istioInbound, [M.tcp, M.dport(port)], .jump(.istioTProxy),
+                        trace: .includeInboundPort, why: why)
                 } else {
-                    b.append(.nat, .istioInbound, [M.tcp, M.dport(port)], .jump(.istioInRedirect), trace: .includeInboundPort, why: why)
+                    b.append(
+                        .nat, .istioInbound, [M.tcp, M.dport(port)], .jump(.istioInRedirect),
+                        trace: .includeInboundPort, why: why)
                 }
             }
         }
     }
 
     private func addOutboundIncludes(_ b: inout RuleBuilder, _ ranges: NetworkRanges, families: Families) {
-        let virt = Provenance("virtual interface traffic to a captured range goes to Envoy", [.kubeVirtInterfaces, .outboundRangesInclude])
+        let virt = Provenance(
+            "virtual interface traffic to a captured range goes to Envoy",
+            [.kubeVirtInterfaces, .outboundRangesInclude])
         if ranges.isWildcard {
             b.append(
                 .nat, .istioOutput, [], .jump(.istioRedirect), families: families,
                 why: Provenance("all other outbound traffic is captured", [.outboundRangesInclude]))
             for nic in config.kubeVirtInterfaces {
-                b.insert(.nat, .prerouting, at: 1, [M.input(nic)], .jump(.istioRedirect), families: families, trace: .kubevirt, why: virt)
+                b.insert(
+                    .nat, .prerouting, at: 1, [M.input(nic)], .jump(.istioRedirect), families: families,
+                    trace: .kubevirt, why: virt)
             }
         } else if !ranges.cidrs.isEmpty {
             for cidr in ranges.cidrs {
                 for nic in config.kubeVirtInterfaces {
                     b.insert(
-                        .nat, .prerouting, at: 1, [M.input(nic), M.destination(cidr)], .jump(.istioRedirect), families: families,
+                        .nat, .prerouting, at: 1, [M.input(nic), M.destination(cidr)], .jump(.istioRedirect),
+                        families: families,
                         trace: .kubevirt, why: virt)
                 }
                 b.append(
@@ -252,7 +286,9 @@ public struct RuleGenerator {
             if release.layout.includedRangesEndWithReturn {
                 b.append(
                     .nat, .istioOutput, [], .return, families: families,
-                    why: Provenance("outbound traffic outside the captured ranges is not captured", [.outboundRangesInclude]))
+                    why: Provenance(
+                        "outbound traffic outside the captured ranges is not captured",
+                        [.outboundRangesInclude]))
             }
         }
     }
@@ -263,15 +299,21 @@ public struct RuleGenerator {
         if config.captureAllDNS {
             b.append(
                 .nat, .istioOutput, [M.tcp, M.dport(Self.dnsPort)], redirect,
-                why: Provenance("TCP DNS to any server goes to the agent's DNS proxy", [.redirectDNS, .captureAllDNS]))
+                why: Provenance(
+                    "TCP DNS to any server goes to the agent's DNS proxy", [.redirectDNS, .captureAllDNS]))
             return
         }
-        let why = Provenance("TCP DNS to a pod nameserver goes to the agent's DNS proxy", [.redirectDNS, .dnsServers])
+        let why = Provenance(
+            "TCP DNS to a pod nameserver goes to the agent's DNS proxy", [.redirectDNS, .dnsServers])
         for server in config.dnsServersV4 {
-            b.append(.nat, .istioOutput, [M.tcp, M.dport(Self.dnsPort), M.destination(hostSpelling(server))], redirect, families: .v4Only, why: why)
+            b.append(
+                .nat, .istioOutput, [M.tcp, M.dport(Self.dnsPort), M.destination(hostSpelling(server))],
+                redirect, families: .v4Only, why: why)
         }
         for server in config.dnsServersV6 {
-            b.append(.nat, .istioOutput, [M.tcp, M.dport(Self.dnsPort), M.destination(hostSpelling(server))], redirect, families: .v6Only, why: why)
+            b.append(
+                .nat, .istioOutput, [M.tcp, M.dport(Self.dnsPort), M.destination(hostSpelling(server))],
+                redirect, families: .v6Only, why: why)
         }
     }
 
@@ -291,10 +333,17 @@ public struct RuleGenerator {
             b.append(.raw, .output, [M.udp], .jump(.istioOutput), trace: .jumpOutbound, why: why)
         }
         let dns53 = [M.udp, M.dport(Self.dnsPort)]
-        let proxyWhy = { (setting: Setting) in Provenance("the proxy's own DNS queries are not captured", [.redirectDNS, setting]) }
-        for uid in config.proxyUIDs { b.append(.nat, natChain, dns53 + [M.uid(uid)], .return, why: proxyWhy(.proxyUID)) }
-        for gid in config.proxyGIDs { b.append(.nat, natChain, dns53 + [M.gid(gid)], .return, why: proxyWhy(.proxyGID)) }
-        let groupWhy = Provenance("DNS capture limited by the sending process's group", [.redirectDNS, .ownerGroups])
+        let proxyWhy = { (setting: Setting) in
+            Provenance("the proxy's own DNS queries are not captured", [.redirectDNS, setting])
+        }
+        for uid in config.proxyUIDs {
+            b.append(.nat, natChain, dns53 + [M.uid(uid)], .return, why: proxyWhy(.proxyUID))
+        }
+        for gid in config.proxyGIDs {
+            b.append(.nat, natChain, dns53 + [M.gid(gid)], .return, why: proxyWhy(.proxyGID))
+        }
+        let groupWhy = Provenance(
+            "DNS capture limited by the sending process's group", [.redirectDNS, .ownerGroups])
         switch config.ownerGroups {
         case .allExcept(let groups):
             for group in groups { b.append(.nat, natChain, dns53 + [M.gid(group)], .return, why: groupWhy) }
@@ -303,14 +352,22 @@ public struct RuleGenerator {
         }
         let redirect = Target.redirect(RedirectTarget(ports: Self.agentDNSPort, spelling: .toPort))
         if config.captureAllDNS {
-            b.append(.nat, natChain, dns53, redirect, why: Provenance("UDP DNS to any server goes to the agent's DNS proxy", [.redirectDNS, .captureAllDNS]))
+            b.append(
+                .nat, natChain, dns53, redirect,
+                why: Provenance(
+                    "UDP DNS to any server goes to the agent's DNS proxy", [.redirectDNS, .captureAllDNS]))
         } else {
-            let why = Provenance("UDP DNS to a pod nameserver goes to the agent's DNS proxy", [.redirectDNS, .dnsServers])
+            let why = Provenance(
+                "UDP DNS to a pod nameserver goes to the agent's DNS proxy", [.redirectDNS, .dnsServers])
             for server in config.dnsServersV4 {
-                b.append(.nat, natChain, dns53 + [M.destination(hostSpelling(server))], redirect, families: .v4Only, why: why)
+                b.append(
+                    .nat, natChain, dns53 + [M.destination(hostSpelling(server))], redirect,
+                    families: .v4Only, why: why)
             }
             for server in config.dnsServersV6 {
-                b.append(.nat, natChain, dns53 + [M.destination(hostSpelling(server))], redirect, families: .v6Only, why: why)
+                b.append(
+                    .nat, natChain, dns53 + [M.destination(hostSpelling(server))], redirect,
+                    families: .v6Only, why: why)
             }
         }
         addConntrackZones(&b, outputChain: rawChain, inboundChain: .prerouting, declareInboundJump: false)
@@ -331,27 +388,44 @@ public struct RuleGenerator {
         if config.captureAllDNS {
             b.append(
                 .nat, .istioOutputDNS, [M.tcp, M.dport(Self.dnsPort)], tcpRedirect,
-                why: Provenance("TCP DNS to any server goes to the agent's DNS proxy", [.redirectDNS, .captureAllDNS]))
+                why: Provenance(
+                    "TCP DNS to any server goes to the agent's DNS proxy", [.redirectDNS, .captureAllDNS]))
             b.append(
                 .nat, .istioOutputDNS, [M.udp, M.dport(Self.dnsPort)], udpRedirect,
-                why: Provenance("UDP DNS to any server goes to the agent's DNS proxy", [.redirectDNS, .captureAllDNS]))
+                why: Provenance(
+                    "UDP DNS to any server goes to the agent's DNS proxy", [.redirectDNS, .captureAllDNS]))
         } else {
-            let tcpWhy = Provenance("TCP DNS to a pod nameserver goes to the agent's DNS proxy", [.redirectDNS, .dnsServers])
-            let udpWhy = Provenance("UDP DNS to a pod nameserver goes to the agent's DNS proxy", [.redirectDNS, .dnsServers])
+            let tcpWhy = Provenance(
+                "TCP DNS to a pod nameserver goes to the agent's DNS proxy", [.redirectDNS, .dnsServers])
+            let udpWhy = Provenance(
+                "UDP DNS to a pod nameserver goes to the agent's DNS proxy", [.redirectDNS, .dnsServers])
             for server in config.dnsServersV4 {
-                b.append(.nat, .istioOutputDNS, [M.tcp, M.dport(Self.dnsPort), M.destination(hostSpelling(server))], tcpRedirect, families: .v4Only, why: tcpWhy)
+                b.append(
+                    .nat, .istioOutputDNS,
+                    [M.tcp, M.dport(Self.dnsPort), M.destination(hostSpelling(server))], tcpRedirect,
+                    families: .v4Only, why: tcpWhy)
             }
             for server in config.dnsServersV6 {
-                b.append(.nat, .istioOutputDNS, [M.tcp, M.dport(Self.dnsPort), M.destination(hostSpelling(server))], tcpRedirect, families: .v6Only, why: tcpWhy)
+                b.append(
+                    .nat, .istioOutputDNS,
+                    [M.tcp, M.dport(Self.dnsPort), M.destination(hostSpelling(server))], tcpRedirect,
+                    families: .v6Only, why: tcpWhy)
             }
             for server in config.dnsServersV4 {
-                b.append(.nat, .istioOutputDNS, [M.udp, M.dport(Self.dnsPort), M.destination(hostSpelling(server))], udpRedirect, families: .v4Only, why: udpWhy)
+                b.append(
+                    .nat, .istioOutputDNS,
+                    [M.udp, M.dport(Self.dnsPort), M.destination(hostSpelling(server))], udpRedirect,
+                    families: .v4Only, why: udpWhy)
             }
             for server in config.dnsServersV6 {
-                b.append(.nat, .istioOutputDNS, [M.udp, M.dport(Self.dnsPort), M.destination(hostSpelling(server))], udpRedirect, families: .v6Only, why: udpWhy)
+                b.append(
+                    .nat, .istioOutputDNS,
+                    [M.udp, M.dport(Self.dnsPort), M.destination(hostSpelling(server))], udpRedirect,
+                    families: .v6Only, why: udpWhy)
             }
         }
-        addConntrackZones(&b, outputChain: .istioOutputDNS, inboundChain: .istioInbound, declareInboundJump: true)
+        addConntrackZones(
+            &b, outputChain: .istioOutputDNS, inboundChain: .istioInbound, declareInboundJump: true)
     }
 
     /// Splits DNS into two conntrack zones so the agent's upstream queries and the app's queries
@@ -361,20 +435,25 @@ public struct RuleGenerator {
     ) {
         let zone1 = Target.ct(CTTarget(zone: 1))
         let zone2 = Target.ct(CTTarget(zone: 2))
-        for (kind, ids, setting) in [(OwnerMatch.Kind.uid, config.proxyUIDs, Setting.proxyUID), (.gid, config.proxyGIDs, .proxyGID)] {
+        for (kind, ids, setting) in [
+            (OwnerMatch.Kind.uid, config.proxyUIDs, Setting.proxyUID), (.gid, config.proxyGIDs, .proxyGID),
+        ] {
             for id in ids {
                 let owner = kind == .uid ? M.uid(id) : M.gid(id)
                 b.append(
                     .raw, outputChain, [M.udp, M.dport(Self.dnsPort), owner], zone1,
-                    why: Provenance("the agent's queries to nameservers: conntrack zone 1", [.redirectDNS, setting]))
+                    why: Provenance(
+                        "the agent's queries to nameservers: conntrack zone 1", [.redirectDNS, setting]))
                 b.append(
                     .raw, outputChain, [M.udp, M.sport(Self.agentDNSPort), owner], zone2,
-                    why: Provenance("the agent's answers to the app: conntrack zone 2", [.redirectDNS, setting]))
+                    why: Provenance(
+                        "the agent's answers to the app: conntrack zone 2", [.redirectDNS, setting]))
             }
         }
         let toZone2 = Provenance("the app's DNS queries: conntrack zone 2", [.redirectDNS, .dnsServers])
         let fromZone1 = Provenance("nameserver answers: conntrack zone 1", [.redirectDNS, .dnsServers])
-        let inboundJump = Provenance("DNS conntrack rules for answers live in raw ISTIO_INBOUND", [.redirectDNS])
+        let inboundJump = Provenance(
+            "DNS conntrack rules for answers live in raw ISTIO_INBOUND", [.redirectDNS])
         if config.captureAllDNS {
             if declareInboundJump { b.append(.raw, .prerouting, [], .jump(.istioInbound), why: inboundJump) }
             b.append(.raw, outputChain, [M.udp, M.dport(Self.dnsPort)], zone2, why: toZone2)
@@ -386,8 +465,12 @@ public struct RuleGenerator {
                 b.append(.raw, .prerouting, [], .jump(.istioInbound), families: families, why: inboundJump)
             }
             for server in servers {
-                b.append(.raw, outputChain, [M.udp, M.dport(Self.dnsPort), M.destination(hostSpelling(server))], zone2, families: families, why: toZone2)
-                b.append(.raw, inboundChain, [M.udp, M.sport(Self.dnsPort), M.source(hostSpelling(server))], zone1, families: families, why: fromZone1)
+                b.append(
+                    .raw, outputChain, [M.udp, M.dport(Self.dnsPort), M.destination(hostSpelling(server))],
+                    zone2, families: families, why: toZone2)
+                b.append(
+                    .raw, inboundChain, [M.udp, M.sport(Self.dnsPort), M.source(hostSpelling(server))], zone1,
+                    families: families, why: fromZone1)
             }
         }
     }
@@ -400,14 +483,19 @@ public struct RuleGenerator {
         b.append(
             .mangle, .output, [M.tcp, M.output("lo"), M.mark(mark)], .return,
             why: Provenance("Envoy -> app traffic already marked is left alone", [.tproxyMark]))
-        for (kind, ids, setting) in [(OwnerMatch.Kind.uid, config.proxyUIDs, Setting.proxyUID), (.gid, config.proxyGIDs, .proxyGID)] {
+        for (kind, ids, setting) in [
+            (OwnerMatch.Kind.uid, config.proxyUIDs, Setting.proxyUID), (.gid, config.proxyGIDs, .proxyGID),
+        ] {
             for id in ids {
                 b.appendVersioned(
                     .mangle, .output, v4: loopV4, v6: Self.loopbackV6,
                     why: Provenance("mark Envoy outbound -> Envoy inbound over lo (1338)", [setting])
                 ) {
                     (
-                        [M.destination($0, not: true), M.tcp, M.output("lo"), kind == .uid ? M.uid(id) : M.gid(id)],
+                        [
+                            M.destination($0, not: true), M.tcp, M.output("lo"),
+                            kind == .uid ? M.uid(id) : M.gid(id),
+                        ],
                         .mark(MarkTarget(setMark: Self.outboundMark))
                     )
                 }
@@ -415,18 +503,24 @@ public struct RuleGenerator {
         }
         b.append(
             .mangle, .output, [M.tcp, M.connmark(mark)], .connmark(.restoreMark),
-            why: Provenance("route replies of TPROXY'd connections back through the policy routing table", [.tproxyMark]))
+            why: Provenance(
+                "route replies of TPROXY'd connections back through the policy routing table", [.tproxyMark]))
         b.insert(
             .mangle, .istioInbound, at: 1, [M.tcp, M.mark(mark)], .return,
             why: Provenance("already diverted: avoid an infinite loop", [.tproxyMark]))
         b.insert(
-            .mangle, .istioInbound, at: 2, [M.tcp, M.source(Self.inboundPassthroughV4), M.input("lo")], .return,
-            families: .v4Only, why: Provenance("Envoy's inbound passthrough (127.0.0.6) to the app is not captured"))
+            .mangle, .istioInbound, at: 2, [M.tcp, M.source(Self.inboundPassthroughV4), M.input("lo")],
+            .return,
+            families: .v4Only,
+            why: Provenance("Envoy's inbound passthrough (127.0.0.6) to the app is not captured"))
         b.insert(
-            .mangle, .istioInbound, at: 2, [M.tcp, M.source(Self.inboundPassthroughV6), M.input("lo")], .return,
-            families: .v6Only, why: Provenance("Envoy's inbound passthrough (::6) to the app is not captured"))
+            .mangle, .istioInbound, at: 2, [M.tcp, M.source(Self.inboundPassthroughV6), M.input("lo")],
+            .return,
+            families: .v6Only, why: Provenance("Envoy's inbound passthrough (::6) to the app is not captured")
+        )
         b.insert(
-            .mangle, .istioInbound, at: 3, [M.tcp, M.input("lo"), M.mark(Self.outboundMark, not: true)], .return,
+            .mangle, .istioInbound, at: 3, [M.tcp, M.input("lo"), M.mark(Self.outboundMark, not: true)],
+            .return,
             why: Provenance("app -> app over lo by pod IP is not captured"))
     }
 

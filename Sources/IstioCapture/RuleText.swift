@@ -28,7 +28,10 @@ public enum RuleText {
 
     /// `BuildCheckV4()`: each rule as `iptables -C`, insert positions dropped.
     public static func checkArguments(_ rules: [GeneratedRule]) -> [[String]] {
-        rules.map { ["-t", $0.chainRule.table.rawValue, "-C", $0.chainRule.chain.rawValue] + $0.chainRule.rule.arguments }
+        rules.map {
+            ["-t", $0.chainRule.table.rawValue, "-C", $0.chainRule.chain.rawValue]
+                + $0.chainRule.rule.arguments
+        }
     }
 
     /// `BuildCleanupV4()`: newest rule first, `-D` for rules outside ISTIO chains (and for
@@ -39,13 +42,15 @@ public enum RuleText {
         for rule in reversed {
             let inIstioChain = rule.chain.rawValue.hasPrefix("ISTIO_")
             let jumpsToIstioChain = rule.rule.arguments.enumerated().contains { index, word in
-                word == "-j" && index + 1 < rule.rule.arguments.count && rule.rule.arguments[index + 1].hasPrefix("ISTIO_")
+                word == "-j" && index + 1 < rule.rule.arguments.count
+                    && rule.rule.arguments[index + 1].hasPrefix("ISTIO_")
             }
             if inIstioChain && !jumpsToIstioChain { continue }
             commands.append(["-t", rule.table.rawValue, "-D", rule.chain.rawValue] + rule.rule.arguments)
         }
         var seen = Set<String>()
-        for rule in reversed where !rule.chain.isBuiltin && seen.insert("\(rule.chain):\(rule.table)").inserted {
+        for rule in reversed
+        where !rule.chain.isBuiltin && seen.insert("\(rule.chain):\(rule.table)").inserted {
             commands.append(["-t", rule.table.rawValue, "-F", rule.chain.rawValue])
             commands.append(["-t", rule.table.rawValue, "-X", rule.chain.rawValue])
         }
@@ -62,7 +67,8 @@ public enum RuleText {
     }
 
     static let guardrailRules = [
-        ("INPUT", "tcp"), ("INPUT", "udp"), ("FORWARD", "tcp"), ("FORWARD", "udp"), ("OUTPUT", "tcp"), ("OUTPUT", "udp"),
+        ("INPUT", "tcp"), ("INPUT", "udp"), ("FORWARD", "tcp"), ("FORWARD", "udp"), ("OUTPUT", "tcp"),
+        ("OUTPUT", "udp"),
     ]
 
     static func placementArguments(_ rule: ChainRule) -> [String] {

@@ -78,28 +78,37 @@ public final class SystemExecutor: IptablesExecutor {
         if plan.addIPv6PassthroughAddress {
             let result = execute(["ip", "-6", "addr", "add", "::6/128", "dev", "lo"], input: nil)
             // netlink's EEXIST, which upstream ignores; ip(8) words it "address already assigned".
-            let exists = ["file exists", "already assigned"].contains { result.stderr.lowercased().contains($0) }
+            let exists = ["file exists", "already assigned"].contains {
+                result.stderr.lowercased().contains($0)
+            }
             if result.status != 0 && !exists {
-                return "failed to add IPv6 inbound address: \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
+                return
+                    "failed to add IPv6 inbound address: \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
             }
         }
         guard let tproxy = plan.tproxy else { return nil }
         guard let table = Int(tproxy.table) else {
-            return "failed to parse InboundTProxyRouteTable: strconv.Atoi: parsing \(quote(tproxy.table)): invalid syntax"
+            return
+                "failed to parse InboundTProxyRouteTable: strconv.Atoi: parsing \(quote(tproxy.table)): invalid syntax"
         }
         guard let mark = Int(tproxy.mark) else {
-            return "failed to parse InboundTProxyMark: strconv.Atoi: parsing \(quote(tproxy.mark)): invalid syntax"
+            return
+                "failed to parse InboundTProxyMark: strconv.Atoi: parsing \(quote(tproxy.mark)): invalid syntax"
         }
         let families = plan.ipv6 ? ["-4", "-6"] : ["-4"]
         for family in families {
-            let result = execute(["ip", family, "rule", "add", "fwmark", String(mark), "lookup", String(table)], input: nil)
+            let result = execute(
+                ["ip", family, "rule", "add", "fwmark", String(mark), "lookup", String(table)], input: nil)
             if result.status != 0 {
-                return "failed to configure netlink rule: \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
+                return
+                    "failed to configure netlink rule: \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
             }
         }
         for family in families {
             let destination = family == "-4" ? "0.0.0.0/0" : "::/0"
-            let result = execute(["ip", family, "route", "add", "local", destination, "dev", "lo", "table", String(table)], input: nil)
+            let result = execute(
+                ["ip", family, "route", "add", "local", destination, "dev", "lo", "table", String(table)],
+                input: nil)
             if result.status != 0 && !result.stderr.lowercased().contains("file exists") {
                 return "failed to add route: \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
             }
@@ -109,11 +118,12 @@ public final class SystemExecutor: IptablesExecutor {
 
     static func find(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-        for directory in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin", "/usr/bin", "/bin"] {
+        for directory in path.split(separator: ":").map(String.init) + [
+            "/usr/sbin", "/sbin", "/usr/bin", "/bin",
+        ] {
             let candidate = "\(directory)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         return nil
     }
 }
-

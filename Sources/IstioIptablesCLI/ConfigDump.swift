@@ -5,8 +5,10 @@ import IstioCapture
 enum ConfigDump {
     static func text(_ invocation: Invocation) -> String {
         let environmentNames = [
-            "ENVOY_PORT", "INBOUND_CAPTURE_PORT", "ISTIO_INBOUND_INTERCEPTION_MODE", "ISTIO_INBOUND_TPROXY_ROUTE_TABLE",
-            "ISTIO_INBOUND_PORTS", "ISTIO_OUTBOUND_PORTS", "ISTIO_LOCAL_EXCLUDE_PORTS", "ISTIO_EXCLUDE_INTERFACES",
+            "ENVOY_PORT", "INBOUND_CAPTURE_PORT", "ISTIO_INBOUND_INTERCEPTION_MODE",
+            "ISTIO_INBOUND_TPROXY_ROUTE_TABLE",
+            "ISTIO_INBOUND_PORTS", "ISTIO_OUTBOUND_PORTS", "ISTIO_LOCAL_EXCLUDE_PORTS",
+            "ISTIO_EXCLUDE_INTERFACES",
             "ISTIO_SERVICE_CIDR", "ISTIO_SERVICE_EXCLUDE_CIDR", "ISTIO_META_DNS_CAPTURE", "INVALID_DROP",
         ]
         var text = "info\tIstio iptables environment:\n"
@@ -46,12 +48,15 @@ enum ConfigDump {
         let cli = invocation.release.cli
         if cli.dumpsApplyModes {
             lines += [
-                ("RECONCILE", String(invocation.apply.reconcile)), ("CLEANUP_ONLY", String(invocation.apply.cleanupOnly)),
+                ("RECONCILE", String(invocation.apply.reconcile)),
+                ("CLEANUP_ONLY", String(invocation.apply.cleanupOnly)),
                 ("FORCE_APPLY", String(invocation.apply.forceApply)),
             ]
         }
         if cli.dumpsNativeNftables { lines.append(("NATIVE_NFTABLES", String(invocation.nativeNftables))) }
-        if cli.dumpsForceIptablesBinary { lines.append(("FORCE_IPTABLES_BINARY", invocation.forceIptablesBinary)) }
+        if cli.dumpsForceIptablesBinary {
+            lines.append(("FORCE_IPTABLES_BINARY", invocation.forceIptablesBinary))
+        }
         text += "\ninfo\t\(cli.configDumpHeader)\n"
         for (name, value) in lines { text += "\(name)=\(value)\n" }
         return text + "\n"

@@ -89,7 +89,9 @@ struct FlagParser {
                 } else {
                     return .failure(.init(message: "flag needs an argument: --\(name)", argumentIndex: at))
                 }
-                if let error = validate(flag, value) { return .failure(.init(message: error, argumentIndex: at)) }
+                if let error = validate(flag, value) {
+                    return .failure(.init(message: error, argumentIndex: at))
+                }
                 result.values[flag.name] = FlagOccurrence(value: value, argumentIndex: at)
                 continue
             }
@@ -105,7 +107,9 @@ struct FlagParser {
                     }
                     guard let flag = byShort[short] else {
                         return .failure(
-                            .init(message: "unknown shorthand flag: '\(short)' in \(argument)", argumentIndex: at))
+                            .init(
+                                message: "unknown shorthand flag: '\(short)' in \(argument)",
+                                argumentIndex: at))
                     }
                     let value: String
                     if rest.hasPrefix("=") {
@@ -121,9 +125,13 @@ struct FlagParser {
                         index += 1
                     } else {
                         return .failure(
-                            .init(message: "flag needs an argument: '\(short)' in -\(short)", argumentIndex: at))
+                            .init(
+                                message: "flag needs an argument: '\(short)' in -\(short)", argumentIndex: at)
+                        )
                     }
-                    if let error = validate(flag, value) { return .failure(.init(message: error, argumentIndex: at)) }
+                    if let error = validate(flag, value) {
+                        return .failure(.init(message: error, argumentIndex: at))
+                    }
                     result.values[flag.name] = FlagOccurrence(value: value, argumentIndex: at)
                 }
                 continue
@@ -138,7 +146,10 @@ struct FlagParser {
         let problem: String?
         switch flag.kind {
         case .string: problem = nil
-        case .bool: problem = GoValues.parseBool(value) == nil ? "strconv.ParseBool: parsing \(quote(value)): invalid syntax" : nil
+        case .bool:
+            problem =
+                GoValues.parseBool(value) == nil
+                ? "strconv.ParseBool: parsing \(quote(value)): invalid syntax" : nil
         case .uint16: problem = GoValues.uint16Problem(value)
         case .duration: problem = GoValues.durationProblem(value)
         }

@@ -39,7 +39,9 @@ enum Help {
             text += "        \(flag.help)\n"
             var facts: [String] = []
             if !flag.env.isEmpty { facts.append("env " + flag.env.joined(separator: ", ")) }
-            if !flag.defaultValue.isEmpty && flag.defaultValue != "false" { facts.append("default \(flag.defaultValue)") }
+            if !flag.defaultValue.isEmpty && flag.defaultValue != "false" {
+                facts.append("default \(flag.defaultValue)")
+            }
             if !facts.isEmpty { text += "        (" + facts.joined(separator: "; ") + ")\n" }
         }
         text += """

@@ -69,7 +69,9 @@ struct InvocationResolver {
     let machine: any Machine
 
     func flagSpecs(for release: Release) -> [FlagSpec] {
-        FlagCatalog.flags(for: release.version).map { FlagSpec(name: $0.name, shorthand: $0.shorthand, kind: $0.kind) }
+        FlagCatalog.flags(for: release.version).map {
+            FlagSpec(name: $0.name, shorthand: $0.shorthand, kind: $0.kind)
+        }
             + EmulatorFlag.all
     }
 
@@ -77,7 +79,8 @@ struct InvocationResolver {
     func release(for arguments: [String]) -> Result<Release, CommandFailure> {
         var everyFlag: [String: FlagSpec] = [:]
         for definition in FlagCatalog.all {
-            everyFlag[definition.name] = FlagSpec(name: definition.name, shorthand: definition.shorthand, kind: definition.kind)
+            everyFlag[definition.name] = FlagSpec(
+                name: definition.name, shorthand: definition.shorthand, kind: definition.kind)
         }
         for flag in EmulatorFlag.all { everyFlag[flag.name] = flag }
         var requested = environment["ISTIO_VERSION"].flatMap { $0.isEmpty ? nil : $0 }
@@ -89,7 +92,8 @@ struct InvocationResolver {
         guard let requested else { return .success(.newest) }
         switch Release.resolve(requested) {
         case .success(let release): return .success(release)
-        case .failure(let error): return .failure(CommandFailure(error.description, exitCode: .usage, usage: true))
+        case .failure(let error):
+            return .failure(CommandFailure(error.description, exitCode: .usage, usage: true))
         }
     }
 
@@ -102,7 +106,8 @@ struct InvocationResolver {
         let parsed: FlagParser.Result
         switch FlagParser(flags: flagSpecs(for: release)).parse(arguments) {
         case .success(let result): parsed = result
-        case .failure(let error): return .failure(CommandFailure(error.message, exitCode: .usage, usage: true))
+        case .failure(let error):
+            return .failure(CommandFailure(error.message, exitCode: .usage, usage: true))
         }
         var invocation = Invocation(release: release)
         invocation.rawEnvironment = environment
@@ -122,7 +127,8 @@ struct InvocationResolver {
     /// each listed variable in turn, an unparsable value ignored).
     func value(_ name: String, _ parsed: FlagParser.Result, release: Release) -> String {
         if let flag = parsed.values[name] { return flag.value }
-        guard let definition = FlagCatalog.flags(for: release.version).first(where: { $0.name == name }) else {
+        guard let definition = FlagCatalog.flags(for: release.version).first(where: { $0.name == name })
+        else {
             return ""
         }
         var current = definition.defaultValue
@@ -163,25 +169,30 @@ struct InvocationResolver {
             guard let golden = GoldenFormat(rawValue: format.value) else {
                 throw CommandFailure(
                     "invalid argument \(quote(format.value)) for \"--golden-format\" flag: expected one of "
-                        + GoldenFormat.allCases.map(\.rawValue).joined(separator: ", "), exitCode: .usage, usage: true)
+                        + GoldenFormat.allCases.map(\.rawValue).joined(separator: ", "), exitCode: .usage,
+                    usage: true)
             }
             invocation.goldenFormat = golden
         }
 
         config.proxyPort = port("envoy-port", text("envoy-port"), &invocation.warnings)
-        config.inboundCapturePort = port("inbound-capture-port", text("inbound-capture-port"), &invocation.warnings)
-        config.inboundTunnelPort = port("inbound-tunnel-port", text("inbound-tunnel-port"), &invocation.warnings)
+        config.inboundCapturePort = port(
+            "inbound-capture-port", text("inbound-capture-port"), &invocation.warnings)
+        config.inboundTunnelPort = port(
+            "inbound-tunnel-port", text("inbound-tunnel-port"), &invocation.warnings)
 
         let mode = text("istio-inbound-interception-mode")
         config.interceptionMode = InterceptionMode(upstreamText: mode)
         if !["", "REDIRECT", "TPROXY"].contains(mode) {
             invocation.warnings.append(
-                "--istio-inbound-interception-mode \(quote(mode)) is neither REDIRECT nor TPROXY; upstream treats it as REDIRECT")
+                "--istio-inbound-interception-mode \(quote(mode)) is neither REDIRECT nor TPROXY; upstream treats it as REDIRECT"
+            )
         }
         config.tproxyMark = MarkValue(text("istio-inbound-tproxy-mark"))
         if !config.tproxyMark.isValid {
             invocation.warnings.append(
-                "--istio-inbound-tproxy-mark \(quote(config.tproxyMark.text)) is not a number; iptables will reject the TPROXY rules")
+                "--istio-inbound-tproxy-mark \(quote(config.tproxyMark.text)) is not a number; iptables will reject the TPROXY rules"
+            )
         }
         config.tproxyRouteTable = text("istio-inbound-tproxy-route-table")
 
@@ -191,14 +202,17 @@ struct InvocationResolver {
         case "*": config.inboundPorts = .all
         default: config.inboundPorts = .only(ports("istio-inbound-ports", inbound, &invocation.warnings))
         }
-        config.inboundPortsExclude = ports("istio-local-exclude-ports", text("istio-local-exclude-ports"), &invocation.warnings)
+        config.inboundPortsExclude = ports(
+            "istio-local-exclude-ports", text("istio-local-exclude-ports"), &invocation.warnings)
         if !config.inboundPortsExclude.isEmpty && inbound != "*" {
             invocation.warnings.append(
                 "--istio-local-exclude-ports only applies with --istio-inbound-ports '*'; it is ignored here")
         }
-        config.outboundPortsInclude = ports("istio-outbound-ports", text("istio-outbound-ports"), &invocation.warnings)
+        config.outboundPortsInclude = ports(
+            "istio-outbound-ports", text("istio-outbound-ports"), &invocation.warnings)
         config.outboundPortsExclude = ports(
-            "istio-local-outbound-ports-exclude", text("istio-local-outbound-ports-exclude"), &invocation.warnings)
+            "istio-local-outbound-ports-exclude", text("istio-local-outbound-ports-exclude"),
+            &invocation.warnings)
         config.kubeVirtInterfaces = splitList(text("kube-virt-interfaces"))
         config.excludeInterfaces = splitList(text("istio-exclude-interfaces"))
         config.redirectDNS = flag("redirect-dns")
@@ -218,7 +232,8 @@ struct InvocationResolver {
             config.ownerGroups = .only(splitList(ownerInclude).map(OwnerID.init))
             if !splitList(ownerExclude).isEmpty {
                 invocation.warnings.append(
-                    "ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE is ignored because ISTIO_OUTBOUND_OWNER_GROUPS is not '*'")
+                    "ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE is ignored because ISTIO_OUTBOUND_OWNER_GROUPS is not '*'"
+                )
             }
         }
         let loopbackText = environment["ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR"] ?? "127.0.0.1/32"
@@ -276,17 +291,20 @@ struct InvocationResolver {
                     + groups.map(\.text).joined(separator: " ") + "]")
         }
         if has("force-iptables-binary") && !["", "legacy", "nft"].contains(invocation.forceIptablesBinary) {
-            throw CommandFailure("invalid FORCE_IPTABLES_BINARY value \(quote(invocation.forceIptablesBinary))")
+            throw CommandFailure(
+                "invalid FORCE_IPTABLES_BINARY value \(quote(invocation.forceIptablesBinary))")
         }
         switch CIDR.parse(loopbackText) {
         case .failure(let error):
             throw CommandFailure("failed to parse CIDR \(loopbackText): \(error)")
         case .success(let cidr):
             guard case .v4(let address) = cidr.address, address.isLoopback else {
-                throw CommandFailure("expected valid IPv4 loopback address in CIDR \(loopbackText); found \(cidr.address)")
+                throw CommandFailure(
+                    "expected valid IPv4 loopback address in CIDR \(loopbackText); found \(cidr.address)")
             }
             guard cidr.prefixLength >= 8 else {
-                throw CommandFailure("expected CIDR \(loopbackText) to have mask in range [8, 32]; found \(cidr.prefixLength)")
+                throw CommandFailure(
+                    "expected CIDR \(loopbackText) to have mask in range [8, 32]; found \(cidr.prefixLength)")
             }
             config.hostIPv4LoopbackCIDR = AddressMatchSpelling(cidr, text: loopbackText)
         }
@@ -294,11 +312,13 @@ struct InvocationResolver {
         // Run(): outbound ranges.
         let fatal = release.cli.invalidCIDRsAreFatal
         do {
-            config.outboundRangesExclude = try ranges(text("istio-service-exclude-cidr"), fatal: fatal, &invocation.notices)
+            config.outboundRangesExclude = try ranges(
+                text("istio-service-exclude-cidr"), fatal: fatal, &invocation.notices)
             if config.outboundRangesExclude.v4.isWildcard {
                 throw CommandFailure("invalid value for OUTBOUND_IP_RANGES_EXCLUDE")
             }
-            config.outboundRangesInclude = try ranges(text("istio-service-cidr"), fatal: fatal, &invocation.notices)
+            config.outboundRangesInclude = try ranges(
+                text("istio-service-cidr"), fatal: fatal, &invocation.notices)
         } catch let failure as CommandFailure {
             invocation.rangeFailure = failure
         }
@@ -314,7 +334,8 @@ struct InvocationResolver {
         let spec = PortSpec(text)
         if !spec.isValid {
             warnings.append(
-                "--\(flag) \(quote(text)) is not a valid port; upstream accepts it, but iptables will reject the rules")
+                "--\(flag) \(quote(text)) is not a valid port; upstream accepts it, but iptables will reject the rules"
+            )
         }
         return spec
     }
@@ -347,7 +368,9 @@ struct InvocationResolver {
         return try splitList(given.value).map { entry in
             switch IPAddress.parse(entry) {
             case .failure(let error):
-                throw CommandFailure("invalid argument \(quote(entry)) for \"\(flagName)\" flag: \(error)", exitCode: .usage, usage: true)
+                throw CommandFailure(
+                    "invalid argument \(quote(entry)) for \"\(flagName)\" flag: \(error)", exitCode: .usage,
+                    usage: true)
             case .success(let address):
                 guard address.family == family else {
                     throw CommandFailure(

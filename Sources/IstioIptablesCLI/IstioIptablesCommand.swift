@@ -19,17 +19,19 @@ public struct IstioIptablesCommand {
     let machine: any Machine
     /// Makes the executor that changes the kernel (given `--network-namespace` and
     /// `--force-iptables-binary`); nil means this machine cannot apply, with the reason.
-    let makeExecutor: @Sendable (_ namespace: String?, _ variant: String) -> Result<any IptablesExecutor, ExecutionFailure>
+    let makeExecutor:
+        @Sendable (_ namespace: String?, _ variant: String) -> Result<any IptablesExecutor, ExecutionFailure>
     /// Writes a file (`DRY_RUN_FILE_PATH`); injected so tests stay off the disk.
     let writeFile: @Sendable (_ path: String, _ contents: String) throws -> Void
 
     public init(
         environment: [String: String], machine: any Machine = LiveMachine(),
-        makeExecutor: @escaping @Sendable (String?, String) -> Result<any IptablesExecutor, ExecutionFailure> = {
-            namespace, variant in
-            if let problem = SystemExecutor.preflight() { return .failure(ExecutionFailure(problem)) }
-            return .success(SystemExecutor(namespace: namespace, variant: variant))
-        },
+        makeExecutor:
+            @escaping @Sendable (String?, String) -> Result<any IptablesExecutor, ExecutionFailure> = {
+                namespace, variant in
+                if let problem = SystemExecutor.preflight() { return .failure(ExecutionFailure(problem)) }
+                return .success(SystemExecutor(namespace: namespace, variant: variant))
+            },
         writeFile: @escaping @Sendable (String, String) throws -> Void = DryRunFile.write
     ) {
         self.environment = environment
@@ -62,7 +64,9 @@ public struct IstioIptablesCommand {
         }
         for warning in invocation.warnings { output.stderr += "warn\t\(warning)\n" }
         if invocation.nativeNftables {
-            return fail("--native-nftables: nftables output is not supported yet by this emulator; nothing was changed")
+            return fail(
+                "--native-nftables: nftables output is not supported yet by this emulator; nothing was changed"
+            )
         }
         if invocation.dryRun { info("running iptables in dry-run mode, no rule changes will be made") }
         if invocation.skipRuleApply { return output }
@@ -72,12 +76,14 @@ public struct IstioIptablesCommand {
         if let rangeFailure = invocation.rangeFailure { return fail(rangeFailure.message) }
         let generator = RuleGenerator(config: invocation.config, release: invocation.release)
         if invocation.config.redirectDNS && !generator.dnsCaptureEffective {
-            output.stderr += "warn\tREDIRECT_DNS is set, but CAPTURE_ALL_DNS is false, and no DNS servers provided. DNS capture disabled.\n"
+            output.stderr +=
+                "warn\tREDIRECT_DNS is set, but CAPTURE_ALL_DNS is false, and no DNS servers provided. DNS capture disabled.\n"
         }
         output.stderr += ConfigDump.text(invocation)
         let rules = generator.generate()
         let procedure = ApplyProcedure(
-            release: invocation.release, rules: rules, enableIPv6: invocation.config.enableIPv6, settings: invocation.apply)
+            release: invocation.release, rules: rules, enableIPv6: invocation.config.enableIPv6,
+            settings: invocation.apply)
 
         if invocation.dryRun || invocation.goldenFormat != nil {
             var recorder = RecordingExecutor()
@@ -92,7 +98,8 @@ public struct IstioIptablesCommand {
                 }
             }
             let printed = DryRunOutput(
-                release: invocation.release, rules: rules, enableIPv6: invocation.config.enableIPv6, apply: invocation.apply)
+                release: invocation.release, rules: rules, enableIPv6: invocation.config.enableIPv6,
+                apply: invocation.apply)
             if let format = invocation.goldenFormat {
                 let lines = format == .transcript ? recorder.lines : printed.golden(format)
                 output.stdout = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"

@@ -24,7 +24,9 @@ enum Subprocess {
         posix_spawn_file_actions_adddup2(&actions, inputPipe[0], 0)
         posix_spawn_file_actions_adddup2(&actions, outputPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
-        for descriptor in inputPipe + outputPipe + errorPipe { posix_spawn_file_actions_addclose(&actions, descriptor) }
+        for descriptor in inputPipe + outputPipe + errorPipe {
+            posix_spawn_file_actions_addclose(&actions, descriptor)
+        }
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
@@ -37,7 +39,9 @@ enum Subprocess {
             close(inputPipe[1])
             close(outputPipe[0])
             close(errorPipe[0])
-            return Outcome(status: 127, stdout: [], stderr: Array("cannot run \(executable): \(String(cString: strerror(spawned)))".utf8))
+            return Outcome(
+                status: 127, stdout: [],
+                stderr: Array("cannot run \(executable): \(String(cString: strerror(spawned)))".utf8))
         }
 
         var stdout: [UInt8] = []
@@ -61,7 +65,9 @@ enum Subprocess {
             }
             for entry in fds where entry.revents != 0 {
                 if entry.fd == writer {
-                    let count = input[written...].withUnsafeBytes { Glibc.write(writer, $0.baseAddress, $0.count) }
+                    let count = input[written...].withUnsafeBytes {
+                        Glibc.write(writer, $0.baseAddress, $0.count)
+                    }
                     if count > 0 { written += count }
                     if count <= 0 || written == input.count {
                         close(writer)
@@ -71,7 +77,11 @@ enum Subprocess {
                 }
                 let count = read(entry.fd, &buffer, buffer.count)
                 if count > 0 {
-                    if entry.fd == outputPipe[0] { stdout += buffer[0..<count] } else { stderr += buffer[0..<count] }
+                    if entry.fd == outputPipe[0] {
+                        stdout += buffer[0..<count]
+                    } else {
+                        stderr += buffer[0..<count]
+                    }
                 } else {
                     close(entry.fd)
                     open.removeAll { $0 == entry.fd }
@@ -81,6 +91,7 @@ enum Subprocess {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let exited = status & 0x7f == 0
-        return Outcome(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), stdout: stdout, stderr: stderr)
+        return Outcome(
+            status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), stdout: stdout, stderr: stderr)
     }
 }

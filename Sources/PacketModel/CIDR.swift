@@ -29,7 +29,8 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
         case .failure(let error):
             return .failure(.init(input: text, message: error.description, kind: .prefix))
         case .success((_, .some)):
-            return .failure(.init(input: text, message: "IPv6 zones cannot be present in a prefix", kind: .prefix))
+            return .failure(
+                .init(input: text, message: "IPv6 zones cannot be present in a prefix", kind: .prefix))
         case .success((let parsed, nil)):
             address = parsed
         }

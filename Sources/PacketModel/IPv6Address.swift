@@ -89,7 +89,11 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
                             at: String(decoding: bytes[index...], as: UTF8.self)))
                 }
                 if groups.count + 2 > 8 {
-                    return .failure(.init(input: text, message: "too many hex fields to fit an embedded IPv4 at the end of the address", at: String(decoding: bytes[index...], as: UTF8.self)))
+                    return .failure(
+                        .init(
+                            input: text,
+                            message: "too many hex fields to fit an embedded IPv4 at the end of the address",
+                            at: String(decoding: bytes[index...], as: UTF8.self)))
                 }
                 let tail = String(decoding: bytes[index...], as: UTF8.self)
                 switch IPv4Address.parse(Substring(tail), whole: text) {
@@ -138,7 +142,8 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
         if let ellipsis {
             let missing = 8 - groups.count
             if missing < 1 {
-                return .failure(.init(input: text, message: "the :: must expand to at least one field of zeros"))
+                return .failure(
+                    .init(input: text, message: "the :: must expand to at least one field of zeros"))
             }
             groups.insert(contentsOf: repeatElement(0, count: missing), at: ellipsis)
         } else if groups.count != 8 {

@@ -19,11 +19,12 @@ func release(_ version: String) -> Release { try! Release.resolve(version).get()
         let rules = RuleGenerator(config: labConfig(), release: release("1.30")).generate()
         #expect(rules.v6.isEmpty)
         let excluded = rules.v4.filter { $0.provenance.settings.contains(.inboundPortsExclude) }
-        #expect(excluded.map(\.chainRule.restoreLine) == [
-            "-A ISTIO_INBOUND -p tcp --dport 15090 -j RETURN",
-            "-A ISTIO_INBOUND -p tcp --dport 15021 -j RETURN",
-            "-A ISTIO_INBOUND -p tcp --dport 15020 -j RETURN",
-        ])
+        #expect(
+            excluded.map(\.chainRule.restoreLine) == [
+                "-A ISTIO_INBOUND -p tcp --dport 15090 -j RETURN",
+                "-A ISTIO_INBOUND -p tcp --dport 15021 -j RETURN",
+                "-A ISTIO_INBOUND -p tcp --dport 15020 -j RETURN",
+            ])
         let proxy = rules.v4.filter { $0.chainRule.rule.text == "-m owner --uid-owner 1337 -j RETURN" }
         #expect(proxy.count == 1)
         #expect(proxy.first?.provenance.settings == [.proxyUID])
@@ -64,20 +65,30 @@ func release(_ version: String) -> Release { try! Release.resolve(version).get()
         var config = labConfig()
         config.dropInvalid = true
         let text = { (version: String) in
-            RuleText.restore(RuleGenerator(config: config, release: release(version)).generate().v4, layout: release(version).layout)
+            RuleText.restore(
+                RuleGenerator(config: config, release: release(version)).generate().v4,
+                layout: release(version).layout)
         }
         #expect(text("1.23").contains("-A PREROUTING -m conntrack --ctstate INVALID -j DROP"))
-        #expect(text("1.24").contains("-A PREROUTING -m conntrack --ctstate INVALID -j ISTIO_DROP\n-A ISTIO_DROP -j DROP"))
+        #expect(
+            text("1.24").contains(
+                "-A PREROUTING -m conntrack --ctstate INVALID -j ISTIO_DROP\n-A ISTIO_DROP -j DROP"))
     }
 
     @Test func traceLoggingShadowsRulesWithNFLOG() {
         var config = labConfig()
         config.traceLogging = true
         let lines = { (version: String) in
-            RuleGenerator(config: config, release: release(version)).generate().v4.map(\.chainRule.restoreLine)
+            RuleGenerator(config: config, release: release(version)).generate().v4.map(
+                \.chainRule.restoreLine)
         }
-        #expect(lines("1.23").contains("-A OUTPUT -p tcp -j NFLOG --nflog-prefix \"JumpOutbound\" --nflog-group 1337 --nflog-size 20"))
-        #expect(lines("1.24").contains("-A OUTPUT -p tcp -j NFLOG --nflog-prefix JumpOutbound --nflog-group 1337 --nflog-size 20"))
+        #expect(
+            lines("1.23").contains(
+                "-A OUTPUT -p tcp -j NFLOG --nflog-prefix \"JumpOutbound\" --nflog-group 1337 --nflog-size 20"
+            ))
+        #expect(
+            lines("1.24").contains(
+                "-A OUTPUT -p tcp -j NFLOG --nflog-prefix JumpOutbound --nflog-group 1337 --nflog-size 20"))
         #expect(!lines("1.25").contains { $0.contains("NFLOG") })
     }
 }
@@ -89,17 +100,28 @@ func release(_ version: String) -> Release { try! Release.resolve(version).get()
 
     @Test func restoreDeclaresJumpTargetsFrom1_24() {
         let rules = [rule(.nat, .output, .jump("ISTIO_EMPTY")), rule(.nat, "ISTIO_A", .return)]
-        #expect(RuleText.restore(rules, layout: release("1.23").layout) == "* nat\n-N ISTIO_A\n-A OUTPUT -j ISTIO_EMPTY\n-A ISTIO_A -j RETURN\nCOMMIT\n")
-        #expect(RuleText.restore(rules, layout: release("1.24").layout)
-            == "* nat\n-N ISTIO_A\n-N ISTIO_EMPTY\n-A OUTPUT -j ISTIO_EMPTY\n-A ISTIO_A -j RETURN\nCOMMIT\n")
+        #expect(
+            RuleText.restore(rules, layout: release("1.23").layout)
+                == "* nat\n-N ISTIO_A\n-A OUTPUT -j ISTIO_EMPTY\n-A ISTIO_A -j RETURN\nCOMMIT\n")
+        #expect(
+            RuleText.restore(rules, layout: release("1.24").layout)
+                == "* nat\n-N ISTIO_A\n-N ISTIO_EMPTY\n-A OUTPUT -j ISTIO_EMPTY\n-A ISTIO_A -j RETURN\nCOMMIT\n"
+        )
     }
 
     @Test func tablesSortedAndCommandsDeclareFirst() {
-        let rules = [rule(.raw, "ISTIO_X", .return), rule(.mangle, .prerouting, .drop), rule(.nat, "ISTIO_X", .return)]
-        #expect(RuleText.restore(rules, layout: release("1.30").layout).split(separator: "\n").filter { $0.hasPrefix("*") } == ["* mangle", "* nat", "* raw"])
-        #expect(RuleText.commands(rules, family: .ipv6) == [
-            "ip6tables -t raw -N ISTIO_X", "ip6tables -t nat -N ISTIO_X",
-            "ip6tables -t raw -A ISTIO_X -j RETURN", "ip6tables -t mangle -A PREROUTING -j DROP", "ip6tables -t nat -A ISTIO_X -j RETURN",
-        ])
+        let rules = [
+            rule(.raw, "ISTIO_X", .return), rule(.mangle, .prerouting, .drop), rule(.nat, "ISTIO_X", .return),
+        ]
+        #expect(
+            RuleText.restore(rules, layout: release("1.30").layout).split(separator: "\n").filter {
+                $0.hasPrefix("*")
+            } == ["* mangle", "* nat", "* raw"])
+        #expect(
+            RuleText.commands(rules, family: .ipv6) == [
+                "ip6tables -t raw -N ISTIO_X", "ip6tables -t nat -N ISTIO_X",
+                "ip6tables -t raw -A ISTIO_X -j RETURN", "ip6tables -t mangle -A PREROUTING -j DROP",
+                "ip6tables -t nat -A ISTIO_X -j RETURN",
+            ])
     }
 }

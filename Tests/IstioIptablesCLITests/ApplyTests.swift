@@ -26,7 +26,8 @@ import Testing
     }
 
     @Test func differentResiduesAreReconciledOnlyWhenAsked() {
-        let old = "*nat\n:ISTIO_OUTPUT - [0:0]\n-A OUTPUT -p tcp -j ISTIO_OUTPUT\n-A ISTIO_OUTPUT -j RETURN\nCOMMIT\n"
+        let old =
+            "*nat\n:ISTIO_OUTPUT - [0:0]\n-A OUTPUT -p tcp -j ISTIO_OUTPUT\n-A ISTIO_OUTPUT -j RETURN\nCOMMIT\n"
         let plain = FakeExecutor()
         plain.savedState = old
         let output = run(labArguments, executor: plain)
@@ -53,7 +54,8 @@ import Testing
         #expect(executor.commands.contains("iptables -t nat -D PREROUTING -p tcp -j ISTIO_INBOUND"))
         #expect(executor.commands.contains("iptables -t nat -F ISTIO_INBOUND"))
         // rules inside ISTIO chains are flushed with the chain, not deleted one by one
-        #expect(!executor.commands.contains("iptables -t nat -D ISTIO_INBOUND -p tcp --dport 15008 -j RETURN"))
+        #expect(
+            !executor.commands.contains("iptables -t nat -D ISTIO_INBOUND -p tcp --dport 15008 -j RETURN"))
     }
 
     @Test func releasesBefore1_24ApplyWithoutChecking() {

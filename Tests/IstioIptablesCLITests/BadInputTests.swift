@@ -15,38 +15,69 @@ import Testing
 
     static let cases: [Case] = [
         // Rejected by upstream.
-        Case(arguments: ["-n", "-x", "10.0.0.0/40"], exit: .failure,
-             stderr: "netip.ParsePrefix(\"10.0.0.0/40\"): prefix length out of range"),
-        Case(arguments: ["-n", "-i", "10.0.0.0"], exit: .failure, stderr: "netip.ParsePrefix(\"10.0.0.0\"): no '/'"),
-        Case(arguments: ["-n", "-i", "*", "-x", "*"], exit: .failure, stderr: "invalid value for OUTBOUND_IP_RANGES_EXCLUDE"),
+        Case(
+            arguments: ["-n", "-x", "10.0.0.0/40"], exit: .failure,
+            stderr: "netip.ParsePrefix(\"10.0.0.0/40\"): prefix length out of range"),
+        Case(
+            arguments: ["-n", "-i", "10.0.0.0"], exit: .failure,
+            stderr: "netip.ParsePrefix(\"10.0.0.0\"): no '/'"),
+        Case(
+            arguments: ["-n", "-i", "*", "-x", "*"], exit: .failure,
+            stderr: "invalid value for OUTBOUND_IP_RANGES_EXCLUDE"),
         Case(arguments: ["-n", "--foo"], exit: .usage, stderr: "unknown flag: --foo"),
         Case(arguments: ["-n", "-y", "1"], exit: .usage, stderr: "unknown shorthand flag: 'y' in -y"),
         Case(arguments: ["-n", "-p"], exit: .usage, stderr: "flag needs an argument: 'p' in -p"),
-        Case(arguments: ["-n", "--envoy-port"], exit: .usage, stderr: "flag needs an argument: --envoy-port"),
-        Case(arguments: ["--dry-run=maybe"], exit: .usage,
-             stderr: "invalid argument \"maybe\" for \"-n, --dry-run\" flag: strconv.ParseBool: parsing \"maybe\": invalid syntax"),
-        Case(arguments: ["-n", "--iptables-probe-port=70000"], exit: .usage,
-             stderr: "strconv.ParseUint: parsing \"70000\": value out of range"),
-        Case(arguments: ["-n", "--probe-timeout=abc"], exit: .usage, stderr: "time: invalid duration \"abc\""),
-        Case(arguments: ["-n"], env: ["ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR": "10.0.0.0/8"], exit: .failure,
-             stderr: "expected valid IPv4 loopback address in CIDR 10.0.0.0/8; found 10.0.0.0"),
-        Case(arguments: ["-n"], env: ["ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR": "127.0.0.1/4"], exit: .failure,
-             stderr: "expected CIDR 127.0.0.1/4 to have mask in range [8, 32]; found 4"),
-        Case(arguments: ["-n"], env: ["ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR": "localhost"], exit: .failure,
-             stderr: "failed to parse CIDR localhost: netip.ParsePrefix(\"localhost\"): no '/'"),
-        Case(arguments: ["-n"], env: ["ISTIO_OUTBOUND_OWNER_GROUPS": (0...64).map(String.init).joined(separator: ",")],
-             exit: .failure, stderr: "cannot exceed 64, got 65"),
-        Case(arguments: ["-n", "--force-iptables-binary=foo"], exit: .failure, stderr: "invalid FORCE_IPTABLES_BINARY value \"foo\""),
-        Case(arguments: ["-n", "--istio-version", "1.9"], exit: .usage, stderr: "unknown Istio release \"1.9\""),
-        Case(arguments: ["-n", "--istio-version", "1.24", "--restore-format=false"], exit: .usage,
-             stderr: "unknown flag: --restore-format"),
-        Case(arguments: ["-n", "--istio-version", "1.23", "--reconcile"], exit: .usage, stderr: "unknown flag: --reconcile"),
-        Case(arguments: ["-n", "--istio-version", "1.26", "--iptables-trace-logging"], exit: .usage,
-             stderr: "unknown flag: --iptables-trace-logging"),
-        Case(arguments: ["-n", "--native-nftables"], exit: .failure, stderr: "nftables output is not supported yet"),
-        Case(arguments: ["-n", "--istio-version", "1.26", "--native-nftables"], exit: .usage, stderr: "unknown flag: --native-nftables"),
-        Case(arguments: ["-n", "--golden-format=yaml"], exit: .usage, stderr: "for \"--golden-format\" flag"),
-        Case(arguments: ["-n", "--dns-servers-v4=10.0.0.300"], exit: .usage, stderr: "IPv4 field has value >255"),
+        Case(
+            arguments: ["-n", "--envoy-port"], exit: .usage, stderr: "flag needs an argument: --envoy-port"),
+        Case(
+            arguments: ["--dry-run=maybe"], exit: .usage,
+            stderr:
+                "invalid argument \"maybe\" for \"-n, --dry-run\" flag: strconv.ParseBool: parsing \"maybe\": invalid syntax"
+        ),
+        Case(
+            arguments: ["-n", "--iptables-probe-port=70000"], exit: .usage,
+            stderr: "strconv.ParseUint: parsing \"70000\": value out of range"),
+        Case(
+            arguments: ["-n", "--probe-timeout=abc"], exit: .usage, stderr: "time: invalid duration \"abc\""),
+        Case(
+            arguments: ["-n"], env: ["ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR": "10.0.0.0/8"], exit: .failure,
+            stderr: "expected valid IPv4 loopback address in CIDR 10.0.0.0/8; found 10.0.0.0"),
+        Case(
+            arguments: ["-n"], env: ["ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR": "127.0.0.1/4"], exit: .failure,
+            stderr: "expected CIDR 127.0.0.1/4 to have mask in range [8, 32]; found 4"),
+        Case(
+            arguments: ["-n"], env: ["ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR": "localhost"], exit: .failure,
+            stderr: "failed to parse CIDR localhost: netip.ParsePrefix(\"localhost\"): no '/'"),
+        Case(
+            arguments: ["-n"],
+            env: ["ISTIO_OUTBOUND_OWNER_GROUPS": (0...64).map(String.init).joined(separator: ",")],
+            exit: .failure, stderr: "cannot exceed 64, got 65"),
+        Case(
+            arguments: ["-n", "--force-iptables-binary=foo"], exit: .failure,
+            stderr: "invalid FORCE_IPTABLES_BINARY value \"foo\""),
+        Case(
+            arguments: ["-n", "--istio-version", "1.9"], exit: .usage, stderr: "unknown Istio release \"1.9\""
+        ),
+        Case(
+            arguments: ["-n", "--istio-version", "1.24", "--restore-format=false"], exit: .usage,
+            stderr: "unknown flag: --restore-format"),
+        Case(
+            arguments: ["-n", "--istio-version", "1.23", "--reconcile"], exit: .usage,
+            stderr: "unknown flag: --reconcile"),
+        Case(
+            arguments: ["-n", "--istio-version", "1.26", "--iptables-trace-logging"], exit: .usage,
+            stderr: "unknown flag: --iptables-trace-logging"),
+        Case(
+            arguments: ["-n", "--native-nftables"], exit: .failure,
+            stderr: "nftables output is not supported yet"),
+        Case(
+            arguments: ["-n", "--istio-version", "1.26", "--native-nftables"], exit: .usage,
+            stderr: "unknown flag: --native-nftables"),
+        Case(
+            arguments: ["-n", "--golden-format=yaml"], exit: .usage, stderr: "for \"--golden-format\" flag"),
+        Case(
+            arguments: ["-n", "--dns-servers-v4=10.0.0.300"], exit: .usage,
+            stderr: "IPv4 field has value >255"),
         Case(arguments: ["-n", "--dns-servers-v4=::1"], exit: .usage, stderr: "not an IPv4 address"),
     ]
 
@@ -59,16 +90,29 @@ import Testing
     }
 
     static let accepted: [Case] = [
-        Case(arguments: ["-n", "-p", "70000"], exit: .success, stderr: "--envoy-port \"70000\" is not a valid port"),
-        Case(arguments: ["-n", "-b", "abc"], exit: .success, stderr: "--istio-inbound-ports \"abc\" is not a valid port"),
-        Case(arguments: ["-n", "-m", "FOO"], exit: .success, stderr: "neither REDIRECT nor TPROXY; upstream treats it as REDIRECT"),
+        Case(
+            arguments: ["-n", "-p", "70000"], exit: .success,
+            stderr: "--envoy-port \"70000\" is not a valid port"),
+        Case(
+            arguments: ["-n", "-b", "abc"], exit: .success,
+            stderr: "--istio-inbound-ports \"abc\" is not a valid port"),
+        Case(
+            arguments: ["-n", "-m", "FOO"], exit: .success,
+            stderr: "neither REDIRECT nor TPROXY; upstream treats it as REDIRECT"),
         Case(arguments: ["-n", "-m", "tproxy"], exit: .success, stderr: "upstream treats it as REDIRECT"),
-        Case(arguments: ["-n"], env: ["ISTIO_OUTBOUND_OWNER_GROUPS": "java", "ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE": "202"],
-             exit: .success, stderr: "ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE is ignored"),
-        Case(arguments: ["-n", "-b", "80", "-d", "15090"], exit: .success, stderr: "only applies with --istio-inbound-ports '*'"),
-        Case(arguments: ["-n", "--redirect-dns", "--dns-servers-v4="], exit: .success,
-             stderr: "no DNS servers provided. DNS capture disabled."),
-        Case(arguments: ["-n", "-t", "abc", "-m", "TPROXY", "-b", "*"], exit: .success, stderr: "is not a number"),
+        Case(
+            arguments: ["-n"],
+            env: ["ISTIO_OUTBOUND_OWNER_GROUPS": "java", "ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE": "202"],
+            exit: .success, stderr: "ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE is ignored"),
+        Case(
+            arguments: ["-n", "-b", "80", "-d", "15090"], exit: .success,
+            stderr: "only applies with --istio-inbound-ports '*'"),
+        Case(
+            arguments: ["-n", "--redirect-dns", "--dns-servers-v4="], exit: .success,
+            stderr: "no DNS servers provided. DNS capture disabled."),
+        Case(
+            arguments: ["-n", "-t", "abc", "-m", "TPROXY", "-b", "*"], exit: .success,
+            stderr: "is not a number"),
     ]
 
     @Test(arguments: accepted)
@@ -83,8 +127,10 @@ import Testing
     @Test func badCIDRsWereSkippedBefore1_27() {
         let old = run(["--istio-version", "1.26", "-n", "-i", "*", "-x", "10.0.0.0/40,10.1.0.0/16"])
         #expect(old.exitCode == .success)
-        #expect(old.stderr.contains(
-            "Ignoring error for bug compatibility with istio-iptables: netip.ParsePrefix(\"10.0.0.0/40\"): prefix length out of range"))
+        #expect(
+            old.stderr.contains(
+                "Ignoring error for bug compatibility with istio-iptables: netip.ParsePrefix(\"10.0.0.0/40\"): prefix length out of range"
+            ))
         #expect(ruleLines(old).contains("-A ISTIO_OUTPUT -d 10.1.0.0/16 -j RETURN"))
         let new = run(["--istio-version", "1.27", "-n", "-i", "*", "-x", "10.0.0.0/40,10.1.0.0/16"])
         #expect(new.exitCode == .failure)

@@ -7,15 +7,27 @@ import Testing
     static let canonical = run(labArguments + ["--dry-run"])
 
     @Test(arguments: [
-        ["--envoy-port=15001", "--inbound-capture-port=15006", "--proxy-uid=1337", "--istio-inbound-interception-mode=REDIRECT",
-         "--istio-service-cidr=*", "--istio-service-exclude-cidr=", "--istio-inbound-ports=*",
-         "--istio-local-exclude-ports=15090,15021,15020", "--dry-run"],
+        [
+            "--envoy-port=15001", "--inbound-capture-port=15006", "--proxy-uid=1337",
+            "--istio-inbound-interception-mode=REDIRECT",
+            "--istio-service-cidr=*", "--istio-service-exclude-cidr=", "--istio-inbound-ports=*",
+            "--istio-local-exclude-ports=15090,15021,15020", "--dry-run",
+        ],
         ["-p15001", "-z15006", "-u1337", "-mREDIRECT", "-i*", "-x", "", "-b*", "-d15090,15021,15020", "-n"],
-        ["-p=15001", "-z=15006", "-u=1337", "-m=REDIRECT", "-i=*", "-x=", "-b=*", "-d=15090,15021,15020", "-n=true"],
-        ["--envoy-port", "15001", "-z", "15006", "-u", "1337", "-m", "REDIRECT", "-i", "*", "-b", "*", "-d", "15090,15021,15020",
-         "--dry-run=true"],
+        [
+            "-p=15001", "-z=15006", "-u=1337", "-m=REDIRECT", "-i=*", "-x=", "-b=*", "-d=15090,15021,15020",
+            "-n=true",
+        ],
+        [
+            "--envoy-port", "15001", "-z", "15006", "-u", "1337", "-m", "REDIRECT", "-i", "*", "-b", "*",
+            "-d", "15090,15021,15020",
+            "--dry-run=true",
+        ],
         // the last occurrence wins
-        ["-p", "9999", "-p", "15001", "-z", "15006", "-u", "1337", "-i", "*", "-b", "*", "-d", "15090,15021,15020", "-n"],
+        [
+            "-p", "9999", "-p", "15001", "-z", "15006", "-u", "1337", "-i", "*", "-b", "*", "-d",
+            "15090,15021,15020", "-n",
+        ],
         // flags after positional arguments and after `--` (ignored upstream) still parse
         labArguments + ["extra", "--dry-run"],
     ])

@@ -40,7 +40,10 @@ final class FakeExecutor: IptablesExecutor, @unchecked Sendable {
     }
 }
 
-let labArguments = ["-p", "15001", "-z", "15006", "-u", "1337", "-m", "REDIRECT", "-i", "*", "-x", "", "-b", "*", "-d", "15090,15021,15020"]
+let labArguments = [
+    "-p", "15001", "-z", "15006", "-u", "1337", "-m", "REDIRECT", "-i", "*", "-x", "", "-b", "*", "-d",
+    "15090,15021,15020",
+]
 
 func run(
     _ arguments: [String], env: [String: String] = [:], machine: FakeMachine = FakeMachine(),

@@ -12,18 +12,28 @@ import Testing
                 .port(PortMatch(.destination, PortSpec("15008"), .inverted)),
                 .owner(OwnerMatch(.uid, OwnerID("1337"))),
             ], .jump("ISTIO_IN_REDIRECT"))
-        #expect(rule.text == "-o lo ! -d 127.0.0.1/32 -p tcp ! --dport 15008 -m owner --uid-owner 1337 -j ISTIO_IN_REDIRECT")
-        let inserted = ChainRule(table: .mangle, chain: "ISTIO_INBOUND", placement: .insert(position: 2), rule: rule)
+        #expect(
+            rule.text
+                == "-o lo ! -d 127.0.0.1/32 -p tcp ! --dport 15008 -m owner --uid-owner 1337 -j ISTIO_IN_REDIRECT"
+        )
+        let inserted = ChainRule(
+            table: .mangle, chain: "ISTIO_INBOUND", placement: .insert(position: 2), rule: rule)
         #expect(inserted.restoreLine.hasPrefix("-I ISTIO_INBOUND 2 -o lo"))
     }
 
     @Test func targetsRender() {
-        #expect(Target.tproxy(TProxyTarget(mark: MarkValue("1337/0xffffffff"), onPort: PortSpec("15006"))).arguments
-            == ["-j", "TPROXY", "--tproxy-mark", "1337/0xffffffff", "--on-port", "15006"])
-        #expect(Target.redirect(RedirectTarget(ports: PortSpec("15053"), spelling: .toPort)).arguments.joined(separator: " ")
-            == "-j REDIRECT --to-port 15053")
+        #expect(
+            Target.tproxy(TProxyTarget(mark: MarkValue("1337/0xffffffff"), onPort: PortSpec("15006")))
+                .arguments
+                == ["-j", "TPROXY", "--tproxy-mark", "1337/0xffffffff", "--on-port", "15006"])
+        #expect(
+            Target.redirect(RedirectTarget(ports: PortSpec("15053"), spelling: .toPort)).arguments.joined(
+                separator: " ")
+                == "-j REDIRECT --to-port 15053")
         #expect(Target.ct(CTTarget(zone: 2)).arguments == ["-j", "CT", "--zone", "2"])
-        #expect(Target.nflog(NFLogTarget(prefix: "JumpOutbound", quotePrefix: true, group: 1337, size: 20)).arguments[3] == "\"JumpOutbound\"")
+        #expect(
+            Target.nflog(NFLogTarget(prefix: "JumpOutbound", quotePrefix: true, group: 1337, size: 20))
+                .arguments[3] == "\"JumpOutbound\"")
         #expect(Target.redirect(RedirectTarget(ports: PortSpec("1"))).validTables == [.nat])
         #expect(Target.ct(CTTarget(zone: 1)).validTables == [.raw])
     }

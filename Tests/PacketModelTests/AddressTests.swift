@@ -24,8 +24,10 @@ import Testing
 
 @Suite struct IPv6AddressTests {
     @Test(arguments: [
-        ("::1", "::1"), ("::", "::"), ("2001:DB8::1", "2001:db8::1"), ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),
-        ("2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"), ("::127.0.0.53", "::7f00:35"), ("::ffff:10.0.0.1", "::ffff:10.0.0.1"),
+        ("::1", "::1"), ("::", "::"), ("2001:DB8::1", "2001:db8::1"),
+        ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),
+        ("2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"), ("::127.0.0.53", "::7f00:35"),
+        ("::ffff:10.0.0.1", "::ffff:10.0.0.1"),
         ("fe80::", "fe80::"), ("1:0:0:2:0:0:0:3", "1:0:0:2::3"),
     ])
     func printsLikeGo(_ text: String, _ canonical: String) throws {
@@ -51,7 +53,10 @@ import Testing
         ("10.0.0.0/08", "netip.ParsePrefix(\"10.0.0.0/08\"): bad bits after slash: \"08\""),
         ("10.0.0.0/", "netip.ParsePrefix(\"10.0.0.0/\"): bad bits after slash: \"\""),
         ("abc/8", "netip.ParsePrefix(\"abc/8\"): ParseAddr(\"abc\"): unable to parse IP"),
-        ("fe80::1%eth0/64", "netip.ParsePrefix(\"fe80::1%eth0/64\"): IPv6 zones cannot be present in a prefix"),
+        (
+            "fe80::1%eth0/64",
+            "netip.ParsePrefix(\"fe80::1%eth0/64\"): IPv6 zones cannot be present in a prefix"
+        ),
         ("2001:db8::/129", "netip.ParsePrefix(\"2001:db8::/129\"): prefix length out of range"),
     ])
     func rejectsLikeGo(_ text: String, _ message: String) {

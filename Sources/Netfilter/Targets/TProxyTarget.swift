@@ -14,7 +14,8 @@ public struct TProxyTarget: Hashable, Sendable {
     }
 
     public var arguments: [String] {
-        ["--tproxy-mark", mark.text, "--on-port", onPort.text] + (onIP.map { ["--on-ip", $0.description] } ?? [])
+        ["--tproxy-mark", mark.text, "--on-port", onPort.text]
+            + (onIP.map { ["--on-ip", $0.description] } ?? [])
     }
 
     public static let validHooks: Set<ChainName> = [.prerouting]
