@@ -71,6 +71,16 @@ echo "swift test: $((total - failing_tests)) passed, $failing_tests failed (exit
 passed=$((passed + total - failing_tests))
 failed=$((failed + failing_tests))
 
+log "format (swift format lint, .swift-format)"
+if tools/format --check >"$tmp/format.log" 2>&1; then
+    echo "clean"
+    passed=$((passed + 1))
+else
+    head -20 "$tmp/format.log"
+    echo "run tools/format to fix"
+    failed=$((failed + 1))
+fi
+
 log "upstream corpus (check.py --strict)"
 if [ -d "$CORPUS" ]; then
     for v in $RELEASES; do

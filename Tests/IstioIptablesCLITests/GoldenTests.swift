@@ -1,0 +1,112 @@
+import IstioCapture
+import IstioIptablesCLI
+import PacketModel
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The lab's command line, `--dry-run`, for every release: the exact restore input, kept under
+/// `Fixtures/`. Re-record all of them with `tools/record-goldens` (RECORD_GOLDENS=1).
+@Suite struct GoldenTests {
+    static let fixtures = String(#filePath.dropLast("GoldenTests.swift".count)) + "Fixtures/"
+
+    static let scenarios: [(name: String, arguments: [String])] = [
+        ("lab", labArguments + ["--enable-ipv6=false"]),
+        (
+            "lab-ipv6-dns",
+            labArguments + [
+                "--enable-ipv6", "--redirect-dns", "--dns-servers-v4=10.96.0.10", "--dns-servers-v6=fd00::a",
+            ]
+        ),
+        (
+            "tproxy",
+            [
+                "-p", "15001", "-z", "15006", "-u", "1337", "-g", "1337", "-m", "TPROXY", "-i", "*", "-b",
+                "*", "-d", "15090,15021,15020",
+                "--enable-ipv6=false",
+            ]
+        ),
+    ]
+
+    static var cases: [(String, String, [String])] {
+        Release.all.flatMap { release in
+            scenarios.map {
+                (
+                    $0.name, release.version.description,
+                    ["--istio-version", release.version.description, "-n"] + $0.arguments
+                )
+            }
+        }
+    }
+
+    @Test(arguments: cases)
+    func matchesFixture(_ name: String, _ version: String, _ arguments: [String]) throws {
+        let output = run(arguments)
+        #expect(output.exitCode == .success)
+        let path = Self.fixtures + "\(name)-\(version).rules"
+        if getenv("RECORD_GOLDENS") != nil {
+            try writeText(path, output.stdout)
+            return
+        }
+        guard let expected = readText(path) else {
+            Issue.record("missing fixture \(path); run tools/record-goldens")
+            return
+        }
+        if output.stdout != expected {
+            Issue.record(
+                "\(path) differs (tools/record-goldens re-records):\n\(lineDiff(expected, output.stdout))")
+        }
+    }
+}
+
+func readText(_ path: String) -> String? {
+    guard let file = fopen(path, "r") else { return nil }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let count = fread(&buffer, 1, buffer.count, file)
+        if count <= 0 { break }
+        bytes += buffer[0..<count]
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+func writeText(_ path: String, _ text: String) throws {
+    guard let file = fopen(path, "w") else { throw FixtureError(path: path) }
+    defer { fclose(file) }
+    let bytes = Array(text.utf8)
+    guard fwrite(bytes, 1, bytes.count, file) == bytes.count else { throw FixtureError(path: path) }
+}
+
+struct FixtureError: Error { let path: String }
+
+/// `-expected` / `+actual` lines where the two texts differ (a small LCS diff).
+func lineDiff(_ expected: String, _ actual: String) -> String {
+    let a = expected.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let b = actual.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    var table = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
+    for i in stride(from: a.count - 1, through: 0, by: -1) {
+        for j in stride(from: b.count - 1, through: 0, by: -1) {
+            table[i][j] = a[i] == b[j] ? table[i + 1][j + 1] + 1 : max(table[i + 1][j], table[i][j + 1])
+        }
+    }
+    var lines: [String] = []
+    var i = 0
+    var j = 0
+    while i < a.count || j < b.count {
+        if i < a.count && j < b.count && a[i] == b[j] {
+            i += 1
+            j += 1
+        } else if j < b.count && (i == a.count || table[i][j + 1] >= table[i + 1][j]) {
+            lines.append("+\(b[j])")
+            j += 1
+        } else {
+            lines.append("-\(a[i])")
+            i += 1
+        }
+    }
+    return lines.joined(separator: "\n")
+}
