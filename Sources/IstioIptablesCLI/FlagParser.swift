@@ -208,6 +208,45 @@ enum GoValues {
         return nil
     }
 
+    /// The value of a valid `ParseUint(text, 0, 16)` text.
+    static func uint16Value(_ text: String) -> UInt16? {
+        guard uint16Problem(text) == nil else { return nil }
+        var digits = Substring(text).filter { $0 != "_" }[...]
+        var radix = 10
+        for (prefix, base) in [("0x", 16), ("0X", 16), ("0b", 2), ("0B", 2), ("0o", 8), ("0O", 8)]
+        where digits.hasPrefix(prefix) {
+            radix = base
+            digits = digits.dropFirst(2)
+        }
+        if radix == 10 && digits.count > 1 && digits.hasPrefix("0") {
+            radix = 8
+            digits = digits.dropFirst()
+        }
+        return UInt16(digits, radix: radix)
+    }
+
+    /// The seconds of a valid `time.ParseDuration` text.
+    static func durationSeconds(_ text: String) -> Double? {
+        guard durationProblem(text) == nil else { return nil }
+        var rest = Substring(text)
+        var sign = 1.0
+        if rest.hasPrefix("-") { sign = -1 }
+        if rest.hasPrefix("-") || rest.hasPrefix("+") { rest = rest.dropFirst() }
+        if rest == "0" { return 0 }
+        let scale: [String: Double] = [
+            "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600,
+        ]
+        var total = 0.0
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isNumber || $0 == "." }
+            rest = rest.dropFirst(number.count)
+            let unit = rest.prefix { !($0.isNumber || $0 == ".") }
+            rest = rest.dropFirst(unit.count)
+            total += (Double(number) ?? 0) * (scale[String(unit)] ?? 0)
+        }
+        return sign * total
+    }
+
     /// `time.ParseDuration`: a sequence of decimal numbers with units ns, us, µs, ms, s, m, h.
     static func durationProblem(_ text: String) -> String? {
         var rest = Substring(text)

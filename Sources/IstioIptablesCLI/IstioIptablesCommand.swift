@@ -69,7 +69,7 @@ public struct IstioIptablesCommand {
             )
         }
         if invocation.dryRun { info("running iptables in dry-run mode, no rule changes will be made") }
-        if invocation.skipRuleApply { return output }
+        if invocation.skipRuleApply { return validate(invocation, output) }
 
         // The configurator's Run(): outbound ranges first, then the dumps, then the rules.
         for notice in invocation.notices { output.stderr += notice + "\n" }
@@ -103,10 +103,10 @@ public struct IstioIptablesCommand {
             if let format = invocation.goldenFormat {
                 let lines = format == .transcript ? recorder.lines : printed.golden(format)
                 output.stdout = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
-            } else {
-                output.stdout = invocation.apply.cleanupOnly ? "" : printed.restoreInput
+                return output
             }
-            return output
+            output.stdout = invocation.apply.cleanupOnly ? "" : printed.restoreInput
+            return validate(invocation, output)
         }
 
         let namespace = invocation.networkNamespace.isEmpty ? nil : invocation.networkNamespace
@@ -123,6 +123,26 @@ public struct IstioIptablesCommand {
         }
         if let failure = executor.configureRoutes(RoutePlan(invocation)) {
             return fail("failed to configure routes: \(failure)")
+        }
+        return validate(invocation, output)
+    }
+
+    /// `--run-validation` runs after the rules, dry run or not, as upstream's does.
+    private func validate(_ invocation: Invocation, _ output: CommandOutput) -> CommandOutput {
+        var output = output
+        guard invocation.runValidation else { return output }
+        let raw = invocation.raw
+        let ports = [raw["envoy-port"] ?? "", raw["inbound-capture-port"] ?? ""].map { UInt16($0) ?? 0 }
+        let validator = Validator(
+            listenPorts: ports, probePort: GoValues.uint16Value(raw["iptables-probe-port"] ?? "") ?? 0,
+            timeoutSeconds: GoValues.durationSeconds(raw["probe-timeout"] ?? "") ?? 0,
+            ipv6: invocation.config.enableIPv6)
+        let result = validator.run { message, isError in
+            output.stderr += "\(isError ? "error" : "info")\t\(message)\n"
+        }
+        if case .failure = result {
+            output.stderr += "error\t\(Validator.failureMessage)\n"
+            output.exitCode = .validationFailed
         }
         return output
     }
