@@ -11,9 +11,9 @@ set -u
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 CORPUS=${CORPUS:-$ROOT/../shared/istio-iptables-corpus}
-# Releases whose whole corpus must pass (issue: foundation, 1.22-1.30).
-RELEASES=${RELEASES:-"1.22.8 1.23.6 1.24.6 1.25.5 1.26.8 1.27.9 1.28.10 1.29.6 1.30.3"}
-RESTORE_RELEASES=${RESTORE_RELEASES:-"1.22.8 1.23.6 1.24.6 1.25.5 1.26.8 1.27.9 1.28.10 1.29.6 1.30.3"}
+# Releases whose whole corpus must pass: every release directory of the corpus (1.10.0-1.30.3).
+RELEASES=${RELEASES:-"$(ls "$CORPUS" 2>/dev/null | grep -E "^1\.[0-9]+\.[0-9]+$" | sort -V | tr "\n" " ")"}
+RESTORE_RELEASES=${RESTORE_RELEASES:-"$RELEASES"}
 
 passed=0
 failed=0

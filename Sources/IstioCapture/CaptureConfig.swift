@@ -97,6 +97,8 @@ public struct CaptureConfig: Hashable, Sendable {
     public var ownerGroups = OwnerGroupFilter.allExcept([])
     /// `ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR`, kept as written (`127.0.0.1/8`).
     public var hostIPv4LoopbackCIDR = AddressMatchSpelling(CIDR(host: .v4(.loopback)))
+    /// `ISTIO_META_DNS_CONNTRACK_ZONE` (1.10.3–1.10.6 only).
+    public var dnsConntrackZones = false
 
     public init() {}
 }

@@ -7,6 +7,8 @@ public enum GoldenFormat: String, Hashable, Sendable, CaseIterable {
     case commandsV6 = "commands-v6"
     case commands
     case transcript
+    /// What the real binary prints on stdout in a dry run: its log records (1.11+ logs to stdout).
+    case realStdout = "real-stdout"
 }
 
 /// The texts a dry run can print, for one release, configuration and set of rules.
@@ -52,6 +54,7 @@ public struct DryRunOutput {
         case .commands:
             RuleText.commands(rules.v4, family: .ipv4) + RuleText.commands(rules.v6, family: .ipv6)
         case .transcript: transcript
+        case .realStdout: []
         }
     }
 }

@@ -5,12 +5,18 @@
 /// which flags it has (`FlagCatalog`, keyed by the same version). Add a release by adding a row.
 public struct Release: Hashable, Sendable {
     public let version: IstioVersion
+    /// The patch releases this row stands for (the row's own patch is the newest of them).
+    public let patches: ClosedRange<Int>
     public let layout: RuleLayout
     public let output: OutputStyle
     public let cli: CLIBehaviour
 
-    public init(_ version: IstioVersion, layout: RuleLayout, output: OutputStyle, cli: CLIBehaviour) {
+    public init(
+        _ version: IstioVersion, patches: ClosedRange<Int>? = nil, layout: RuleLayout, output: OutputStyle,
+        cli: CLIBehaviour
+    ) {
         self.version = version
+        self.patches = patches ?? 0...version.patch
         self.layout = layout
         self.output = output
         self.cli = cli
@@ -18,6 +24,19 @@ public struct Release: Hashable, Sendable {
 
     /// Releases this emulator knows, oldest first.
     public static let all: [Release] = [
+        Release("1.10.0", patches: 0...2, layout: .v1_10_0, output: .v1_10, cli: .v1_10),
+        Release("1.10.6", patches: 3...6, layout: .v1_10_6, output: .v1_10, cli: .v1_10),
+        Release("1.11.8", layout: .v1_11, output: .v1_10, cli: .v1_11),
+        Release("1.12.9", layout: .v1_12, output: .v1_10, cli: .v1_11),
+        Release("1.13.9", layout: .v1_13, output: .v1_10, cli: .v1_11),
+        Release("1.14.6", layout: .v1_13, output: .v1_10, cli: .v1_14),
+        Release("1.15.7", layout: .v1_13, output: .v1_10, cli: .v1_14),
+        Release("1.16.7", layout: .v1_13, output: .v1_10, cli: .v1_16),
+        Release("1.17.8", layout: .v1_17, output: .v1_10, cli: .v1_16),
+        Release("1.18.7", layout: .v1_18, output: .v1_10, cli: .v1_16),
+        Release("1.19.10", layout: .v1_19, output: .v1_10, cli: .v1_19),
+        Release("1.20.8", layout: .v1_20, output: .v1_10, cli: .v1_19),
+        Release("1.21.6", layout: .v1_21, output: .v1_10, cli: .v1_21),
         Release("1.22.8", layout: .v1_22, output: .v1_22, cli: .v1_22),
         Release("1.23.6", layout: .v1_23, output: .v1_23, cli: .v1_22),
         Release("1.24.6", layout: .v1_24, output: .v1_24, cli: .v1_24),
@@ -42,11 +61,10 @@ public struct Release: Hashable, Sendable {
             return .failure(.init(requested: request, known: all.map(\.version)))
         }
         guard let patch = parsed.patch else { return .success(newestOfMinor) }
-        if patch > newestOfMinor.version.patch {
+        guard let row = sameMinor.first(where: { $0.patches.contains(patch) }) else {
             return .failure(.init(requested: request, known: all.map(\.version)))
         }
-        // The first listed patch at or above the requested one carries its behaviour.
-        return .success(sameMinor.first { $0.version.patch >= patch } ?? newestOfMinor)
+        return .success(row)
     }
 }
 
@@ -102,6 +120,40 @@ public struct RuleLayout: Hashable, Sendable {
     public var dnsCaptureNeedsServers: Bool
     /// 1.24+: restore text declares (`-N`) chains that are only jumped to.
     public var restoreDeclaresJumpTargets: Bool
+    /// ≤1.12: with `-b '*'`, `--dport 22` (SSH) returns before the excluded ports.
+    public var sshPortExcluded = false
+    /// 1.18+: the proxy's loopback re-redirect to inbound skips the tunnel port (15008).
+    public var loopbackRedirectSkipsTunnelPort = true
+    /// 1.20+: the nameserver-answer conntrack rule matches `-s SERVER` (before: `-d`, a bug).
+    public var dnsAnswerZoneMatchesSource = true
+    /// 1.10–1.11: a different generator (IPv6 in its own pass, DNS for IPv4 only).
+    public var legacy: LegacyLayout?
+
+    func with(_ change: (inout RuleLayout) -> Void) -> RuleLayout {
+        var copy = self
+        change(&copy)
+        return copy
+    }
+
+    static let v1_21 = v1_22
+    static let v1_20 = v1_21
+    static let v1_19 = v1_20.with { $0.dnsAnswerZoneMatchesSource = false }
+    static let v1_18 = v1_19
+    static let v1_17 = v1_18.with { $0.loopbackRedirectSkipsTunnelPort = false }
+    static let v1_13 = v1_17
+    static let v1_12 = v1_13.with { $0.sshPortExcluded = true }
+    static let v1_11 = v1_12.with {
+        $0.legacy = LegacyLayout(
+            tproxyOutputMarks: true, ipv6OutboundPortsIncluded: true, dnsConntrackZones: .always)
+    }
+    static let v1_10_6 = v1_12.with {
+        $0.legacy = LegacyLayout(
+            tproxyOutputMarks: false, ipv6OutboundPortsIncluded: true, dnsConntrackZones: .whenEnabled)
+    }
+    static let v1_10_0 = v1_12.with {
+        $0.legacy = LegacyLayout(
+            tproxyOutputMarks: false, ipv6OutboundPortsIncluded: false, dnsConntrackZones: .never)
+    }
 
     static let v1_22 = RuleLayout(
         dns: .builtinOutputChains, outboundJumpIsTCPOnly: true, includedRangesEndWithReturn: true,
@@ -119,6 +171,23 @@ public struct RuleLayout: Hashable, Sendable {
         dns: .dedicatedChains, outboundJumpIsTCPOnly: false, includedRangesEndWithReturn: false,
         dropInvalidViaChain: true, traceLogging: .none, outboundPortExclusionCoversUDP: true,
         dnsCaptureNeedsServers: true, restoreDeclaresJumpTargets: true)
+}
+
+/// The 1.10–1.11 configurator (`pkg/cmd/run.go`): IPv4 rules in one pass, IPv6 rules in a
+/// simpler pass of their own (no TPROXY, no DNS), DNS capture for IPv4 only.
+public struct LegacyLayout: Hashable, Sendable {
+    public enum ConntrackZones: Hashable, Sendable {
+        case never
+        /// 1.10.3–1.10.6: only with `ISTIO_META_DNS_CONNTRACK_ZONE=true`.
+        case whenEnabled
+        case always
+    }
+
+    /// 1.11: mangle OUTPUT marks Envoy->app traffic (1338) and ISTIO_INBOUND skips it.
+    public var tproxyOutputMarks: Bool
+    /// 1.10.6+: `-q` ports also in the IPv6 pass.
+    public var ipv6OutboundPortsIncluded: Bool
+    public var dnsConntrackZones: ConntrackZones
 }
 
 /// How a release applies its rules, which is what its dry run records.
@@ -147,6 +216,9 @@ public struct OutputStyle: Hashable, Sendable {
 
     public var hasRestoreFormatFlag: Bool { apply == .perCommandOrRestore }
 
+    static let v1_10 = OutputStyle(
+        apply: .perCommandOrRestore, tableOrder: .unordered, ipv6StepsWithoutIPv6: true, logsFinalState: false
+    )
     static let v1_22 = OutputStyle(
         apply: .perCommandOrRestore, tableOrder: .unordered, ipv6StepsWithoutIPv6: true, logsFinalState: false
     )
@@ -162,6 +234,14 @@ public struct OutputStyle: Hashable, Sendable {
 
 /// Command-line behaviour that changed between releases (beyond which flags exist).
 public struct CLIBehaviour: Hashable, Sendable {
+    /// How `-i`/`-x` entries are parsed.
+    public enum CIDRParser: Hashable, Sendable {
+        /// ≤1.15 `net.ParseCIDR`: the network is printed masked, v4-mapped addresses count as IPv4.
+        case netParseCIDR
+        /// 1.16+ `netip.ParsePrefix`: printed as written.
+        case netipParsePrefix
+    }
+
     /// 1.27+: a bad CIDR in `-i`/`-x` stops the run; before, it was skipped with a notice on stderr.
     public var invalidCIDRsAreFatal: Bool
     /// Header of the configuration dump.
@@ -170,6 +250,32 @@ public struct CLIBehaviour: Hashable, Sendable {
     public var dumpsApplyModes: Bool
     public var dumpsNativeNftables: Bool
     public var dumpsForceIptablesBinary: Bool
+
+    public var cidrParser = CIDRParser.netipParsePrefix
+    /// ≤1.18: `-x '*'` panics (exit status 2) instead of returning an error.
+    public var excludeWildcardPanics = false
+    /// ≤1.18 (viper): an empty environment variable counts as unset.
+    public var emptyEnvironmentIgnored = false
+    /// ISTIO_OUTBOUND_OWNER_GROUPS[_EXCLUDE] are read (1.14+).
+    public var readsOwnerGroups = true
+    /// ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR is read and validated (1.21+).
+    public var readsLoopbackCIDR = true
+
+    func with(_ change: (inout CLIBehaviour) -> Void) -> CLIBehaviour {
+        var copy = self
+        change(&copy)
+        return copy
+    }
+
+    static let v1_21 = v1_22
+    static let v1_19 = v1_21.with { $0.readsLoopbackCIDR = false }
+    static let v1_16 = v1_19.with {
+        $0.excludeWildcardPanics = true
+        $0.emptyEnvironmentIgnored = true
+    }
+    static let v1_14 = v1_16.with { $0.cidrParser = .netParseCIDR }
+    static let v1_11 = v1_14.with { $0.readsOwnerGroups = false }
+    static let v1_10 = v1_11
 
     static let v1_22 = CLIBehaviour(
         invalidCIDRsAreFatal: false, configDumpHeader: "Istio iptables variables:", dumpsApplyModes: false,

@@ -34,6 +34,9 @@ public struct RuleGenerator {
     }
 
     public func generate() -> GeneratedRules {
+        if let legacy = release.layout.legacy {
+            return LegacyRuleGenerator(config: config, layout: legacy).generate()
+        }
         let layout = release.layout
         var b = RuleBuilder(
             enableIPv6: config.enableIPv6, nflog: config.traceLogging ? layout.traceLogging : nil)
@@ -113,10 +116,15 @@ public struct RuleGenerator {
                 let owner = { (not: Bool) in kind == .uid ? M.uid(id, not: not) : M.gid(id, not: not) }
                 // Envoy calling a local address that is not loopback (the pod IP, a VIP that came
                 // back) goes to the inbound listener: app -> Envoy -> Envoy inbound -> app.
-                let skipTunnel: [Match] =
-                    redirectDNS && kind == .uid
-                    ? [M.dports([Self.dnsPort, config.inboundTunnelPort], not: true)]
-                    : [M.dport(config.inboundTunnelPort, not: true)]
+                let skipTunnel: [Match]
+                if layout.loopbackRedirectSkipsTunnelPort {
+                    skipTunnel =
+                        redirectDNS && kind == .uid
+                        ? [M.tcp, M.dports([Self.dnsPort, config.inboundTunnelPort], not: true)]
+                        : [M.tcp, M.dport(config.inboundTunnelPort, not: true)]
+                } else {
+                    skipTunnel = redirectDNS && kind == .uid ? [M.tcp, M.dport(Self.dnsPort, not: true)] : []
+                }
                 b.appendVersioned(
                     .nat, .istioOutput, v4: loopV4, v6: loopV6,
                     why: Provenance(
@@ -124,7 +132,7 @@ public struct RuleGenerator {
                         [setting, .inboundTunnelPort])
                 ) {
                     (
-                        [M.output("lo"), M.destination($0, not: true), M.tcp] + skipTunnel + [owner(false)],
+                        [M.output("lo"), M.destination($0, not: true)] + skipTunnel + [owner(false)],
                         .jump(.istioInRedirect)
                     )
                 }
@@ -225,6 +233,12 @@ public struct RuleGenerator {
         case .none:
             return
         case .all:
+            if release.layout.sshPortExcluded {
+                b.append(
+                    table, .istioInbound, [M.tcp, M.dport(PortSpec("22"))], .return,
+                    trace: .excludeInboundPort,
+                    why: Provenance("SSH (22) is never captured (before 1.13)", [.inboundPorts]))
+            }
             for port in config.inboundPortsExclude {
                 b.append(
                     table, .istioInbound, [M.tcp, M.dport(port)], .return, trace: .excludeInboundPort,
@@ -468,9 +482,13 @@ public struct RuleGenerator {
                 b.append(
                     .raw, outputChain, [M.udp, M.dport(Self.dnsPort), M.destination(hostSpelling(server))],
                     zone2, families: families, why: toZone2)
+                // Before 1.20 the answer rule matched the nameserver as destination (a bug).
+                let answerFrom =
+                    release.layout.dnsAnswerZoneMatchesSource
+                    ? M.source(hostSpelling(server)) : M.destination(hostSpelling(server))
                 b.append(
-                    .raw, inboundChain, [M.udp, M.sport(Self.dnsPort), M.source(hostSpelling(server))], zone1,
-                    families: families, why: fromZone1)
+                    .raw, inboundChain, [M.udp, M.sport(Self.dnsPort), answerFrom], zone1, families: families,
+                    why: fromZone1)
             }
         }
     }
@@ -525,7 +543,7 @@ public struct RuleGenerator {
     }
 
     /// `S/32` or `S/128`, the nameserver text as given.
-    private func hostSpelling(_ server: DNSServer) -> AddressMatchSpelling {
+    func hostSpelling(_ server: DNSServer) -> AddressMatchSpelling {
         let cidr = CIDR(host: server.address)
         return AddressMatchSpelling(cidr, text: "\(server.text)/\(cidr.prefixLength)")
     }

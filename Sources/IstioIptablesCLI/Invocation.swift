@@ -50,6 +50,8 @@ public enum ExitCode: Int32, Sendable {
     case failure = 1
     /// Run validation failed (`constants.ValidationErrorCode`).
     case validationFailed = 126
+    /// A Go panic (`-x '*'` up to 1.18).
+    case panic = 2
     /// `os.Exit(-1)` in pilot-agent's main when cobra rejects the command line.
     case usage = 255
 }
@@ -134,6 +136,8 @@ struct InvocationResolver {
         var current = definition.defaultValue
         for variable in definition.env {
             guard let text = environment[variable] else { continue }
+            // viper (≤1.18) treats an empty variable as unset.
+            if text.isEmpty && release.cli.emptyEnvironmentIgnored { continue }
             // pflag's Set assigns before it reports a parse error, and BindEnv drops the error.
             current = GoValues.assignedByEnvironment(text, kind: definition.kind)
         }
@@ -222,8 +226,10 @@ struct InvocationResolver {
         let dualStack = flag("dual-stack")
 
         // FillConfigFromEnvironment: env-only settings, then the machine-derived values.
-        let ownerInclude = environment["ISTIO_OUTBOUND_OWNER_GROUPS"] ?? "*"
-        let ownerExclude = environment["ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE"] ?? ""
+        let cli = release.cli
+        let ownerInclude = cli.readsOwnerGroups ? environment["ISTIO_OUTBOUND_OWNER_GROUPS"] ?? "*" : "*"
+        let ownerExclude =
+            cli.readsOwnerGroups ? environment["ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE"] ?? "" : ""
         invocation.raw["ISTIO_OUTBOUND_OWNER_GROUPS"] = ownerInclude
         invocation.raw["ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE"] = ownerExclude
         if ownerInclude == "*" {
@@ -236,8 +242,17 @@ struct InvocationResolver {
                 )
             }
         }
-        let loopbackText = environment["ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR"] ?? "127.0.0.1/32"
+        let loopbackText =
+            cli.readsLoopbackCIDR
+            ? environment["ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR"] ?? "127.0.0.1/32" : "127.0.0.1/32"
         invocation.raw["ISTIO_OUTBOUND_IPV4_LOOPBACK_CIDR"] = loopbackText
+        if FlagCatalog.environmentOnly(for: release.version).contains(where: {
+            $0.name == "ISTIO_META_DNS_CONNTRACK_ZONE"
+        }) {
+            // env.RegisterBoolVar: strconv.ParseBool, the default (false) when it does not parse.
+            config.dnsConntrackZones =
+                GoValues.parseBool(environment["ISTIO_META_DNS_CONNTRACK_ZONE"] ?? "") ?? false
+        }
 
         var uid = text("proxy-uid")
         if uid.isEmpty {
@@ -311,14 +326,18 @@ struct InvocationResolver {
 
         // Run(): outbound ranges.
         let fatal = release.cli.invalidCIDRsAreFatal
+        let parser = release.cli.cidrParser
         do {
             config.outboundRangesExclude = try ranges(
-                text("istio-service-exclude-cidr"), fatal: fatal, &invocation.notices)
+                text("istio-service-exclude-cidr"), fatal: fatal, parser, &invocation.notices)
             if config.outboundRangesExclude.v4.isWildcard {
-                throw CommandFailure("invalid value for OUTBOUND_IP_RANGES_EXCLUDE")
+                // ≤1.18 panicked here: Go prints "panic: …" and a stack, and exits with status 2.
+                throw release.cli.excludeWildcardPanics
+                    ? CommandFailure("panic: Invalid value for OUTBOUND_IP_RANGES_EXCLUDE", exitCode: .panic)
+                    : CommandFailure("invalid value for OUTBOUND_IP_RANGES_EXCLUDE")
             }
             config.outboundRangesInclude = try ranges(
-                text("istio-service-cidr"), fatal: fatal, &invocation.notices)
+                text("istio-service-cidr"), fatal: fatal, parser, &invocation.notices)
         } catch let failure as CommandFailure {
             invocation.rangeFailure = failure
         }
@@ -346,20 +365,37 @@ struct InvocationResolver {
 
     /// `SeparateV4V6`: `*` is a wildcard for both families; anything else must parse as prefixes.
     /// Before 1.27 a bad entry was dropped with a notice ("bug compatibility"); since, it is fatal.
-    func ranges(_ text: String, fatal: Bool, _ notices: inout [String]) throws -> OutboundRanges {
+    func ranges(
+        _ text: String, fatal: Bool, _ parser: CLIBehaviour.CIDRParser, _ notices: inout [String]
+    ) throws -> OutboundRanges {
         if text == "*" { return .wildcard }
         var v4: [CIDR] = []
         var v6: [CIDR] = []
+        var loopback = (v4: false, v6: false)
         for entry in splitList(text) {
-            switch CIDR.parse(entry) {
+            let parsed: Result<(network: CIDR, addressIsLoopback: Bool), AddressParseError>
+            switch parser {
+            case .netipParsePrefix: parsed = CIDR.parse(entry).map { ($0, $0.address.isLoopback) }
+            case .netParseCIDR: parsed = CIDR.parseLikeNetParseCIDR(entry)
+            }
+            switch parsed {
             case .failure(let error):
                 if fatal { throw CommandFailure(error.description) }
                 notices.append("Ignoring error for bug compatibility with istio-iptables: \(error)")
-            case .success(let cidr):
-                if cidr.family == .ipv4 { v4.append(cidr) } else { v6.append(cidr) }
+            case .success(let (cidr, isLoopback)):
+                if cidr.family == .ipv4 {
+                    v4.append(cidr)
+                    loopback.v4 = loopback.v4 || isLoopback
+                } else {
+                    v6.append(cidr)
+                    loopback.v6 = loopback.v6 || isLoopback
+                }
             }
         }
-        return OutboundRanges(v4: NetworkRanges(cidrs: v4), v6: NetworkRanges(cidrs: v6))
+        var ranges = OutboundRanges(v4: NetworkRanges(cidrs: v4), v6: NetworkRanges(cidrs: v6))
+        ranges.v4.hasLoopback = loopback.v4
+        ranges.v6.hasLoopback = loopback.v6
+        return ranges
     }
 
     func nameservers(_ given: FlagOccurrence?, family: IPFamily) throws -> [DNSServer] {

@@ -100,6 +100,11 @@ public struct IstioIptablesCommand {
             let printed = DryRunOutput(
                 release: invocation.release, rules: rules, enableIPv6: invocation.config.enableIPv6,
                 apply: invocation.apply)
+            if invocation.goldenFormat == .realStdout {
+                // Upstream's log records all go to stdout.
+                output.stdout = output.stderr
+                return output
+            }
             if let format = invocation.goldenFormat {
                 let lines = format == .transcript ? recorder.lines : printed.golden(format)
                 output.stdout = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"

@@ -6,6 +6,8 @@ public struct AddressParseError: Error, Equatable, Sendable, CustomStringConvert
     public enum Kind: Equatable, Sendable {
         case address
         case prefix
+        /// Go's `net.ParseCIDR` (`*net.ParseError`), which says only what it could not parse.
+        case netParseCIDR
     }
     /// Whole text that was parsed.
     public let input: String
@@ -29,6 +31,8 @@ public struct AddressParseError: Error, Equatable, Sendable, CustomStringConvert
             return text
         case .prefix:
             return "netip.ParsePrefix(\(goQuote(input))): \(message)"
+        case .netParseCIDR:
+            return "invalid CIDR address: \(input)"
         }
     }
 }

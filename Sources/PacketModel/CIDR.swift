@@ -90,3 +90,31 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
 extension Character {
     var isASCIIDigit: Bool { ("0"..."9").contains(self) }
 }
+
+extension CIDR {
+    /// Go's older `net.ParseCIDR` as Istio ≤1.15 used it: the result is the *masked* network,
+    /// IPv4-mapped IPv6 text counts as IPv4 (its prefix shortened by 96), the prefix may have
+    /// leading zeros, and every error reads `invalid CIDR address: TEXT`. Also returns whether
+    /// the address as written was a loopback address (upstream checks the unmasked address).
+    public static func parseLikeNetParseCIDR(_ text: String) -> Result<
+        (network: CIDR, addressIsLoopback: Bool), AddressParseError
+    > {
+        let failure = AddressParseError(input: text, message: "", kind: .netParseCIDR)
+        guard let slash = text.firstIndex(of: "/") else { return .failure(failure) }
+        let addressText = String(text[..<slash])
+        let bitsText = text[text.index(after: slash)...]
+        guard !bitsText.isEmpty, bitsText.allSatisfy(\.isASCIIDigit), let bits = Int(bitsText.prefix(9)),
+            bitsText.count <= 9,
+            case .success(let address) = IPAddress.parse(addressText)
+        else { return .failure(failure) }
+        guard bits <= address.family.addressBits else { return .failure(failure) }
+        switch address {
+        case .v6(let v6) where v6.mappedIPv4 != nil:
+            let v4 = IPAddress.v4(v6.mappedIPv4!)
+            let network = CIDR(address: v4, prefixLength: max(0, bits - 96)).masked
+            return .success((network, v4.isLoopback))
+        default:
+            return .success((CIDR(address: address, prefixLength: bits).masked, address.isLoopback))
+        }
+    }
+}
