@@ -12,9 +12,13 @@ let package = Package(
     name: "istio-iptables-emulator",
     products: [
         .executable(name: "istio-iptables", targets: ["istio-iptables"]),
+        .executable(name: "iptsim", targets: ["iptsim"]),
         .library(name: "IstioCapture", targets: ["IstioCapture"]),
         .library(name: "Netfilter", targets: ["Netfilter"]),
         .library(name: "PacketModel", targets: ["PacketModel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
     ],
     targets: [
         .target(name: "PacketModel", swiftSettings: strict),
@@ -24,13 +28,25 @@ let package = Package(
             name: "IstioIptablesCLI", dependencies: ["IstioCapture", "Netfilter", "PacketModel"],
             swiftSettings: strict),
         .executableTarget(name: "istio-iptables", dependencies: ["IstioIptablesCLI"], swiftSettings: strict),
+        .target(
+            name: "IptsimCLI",
+            dependencies: [
+                "IstioIptablesCLI", "IstioCapture", "Netfilter", "PacketModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(name: "iptsim", dependencies: ["IptsimCLI"], swiftSettings: strict),
         .testTarget(name: "PacketModelTests", dependencies: ["PacketModel"], swiftSettings: strict),
         .testTarget(name: "NetfilterTests", dependencies: ["Netfilter"], swiftSettings: strict),
         .testTarget(
             name: "IstioCaptureTests", dependencies: ["IstioCapture", "Netfilter", "PacketModel"],
             swiftSettings: strict),
         .testTarget(
+            name: "IptsimCLITests", dependencies: ["IptsimCLI", "IstioCapture", "Netfilter", "PacketModel"],
+            swiftSettings: strict),
+        .testTarget(
             name: "IstioIptablesCLITests", dependencies: ["IstioIptablesCLI", "IstioCapture", "PacketModel"],
+            exclude: ["Fixtures"],
             swiftSettings: strict),
     ]
 )

@@ -92,7 +92,10 @@ public struct RuleGenerator {
         b.append(
             .nat, .output, layout.outboundJumpIsTCPOnly ? [M.tcp] : [], .jump(.istioOutput),
             trace: .jumpOutbound,
-            why: Provenance("all locally generated traffic walks ISTIO_OUTPUT"))
+            why: Provenance(
+                layout.outboundJumpIsTCPOnly
+                    ? "locally generated TCP walks ISTIO_OUTPUT"
+                    : "all locally generated traffic walks ISTIO_OUTPUT"))
 
         let portExcluded = Provenance("outbound port excluded from capture", [.outboundPortsExclude])
         for port in config.outboundPortsExclude {

@@ -73,7 +73,16 @@ public struct IstioIptablesCommand {
 
         // The configurator's Run(): outbound ranges first, then the dumps, then the rules.
         for notice in invocation.notices { output.stderr += notice + "\n" }
-        if let rangeFailure = invocation.rangeFailure { return fail(rangeFailure.message) }
+        if let rangeFailure = invocation.rangeFailure {
+            if rangeFailure.exitCode == .panic {
+                // Go prints a panic and its goroutine stack on stderr, not as a log record.
+                output.stderr +=
+                    "\(rangeFailure.message)\n\ngoroutine 1 [running]:\n(stack omitted by the emulator)\n"
+                output.exitCode = .panic
+                return output
+            }
+            return fail(rangeFailure.message, rangeFailure.exitCode)
+        }
         let generator = RuleGenerator(config: invocation.config, release: invocation.release)
         if invocation.config.redirectDNS && !generator.dnsCaptureEffective {
             output.stderr +=
@@ -150,6 +159,41 @@ public struct IstioIptablesCommand {
             output.exitCode = .validationFailed
         }
         return output
+    }
+}
+
+/// The rules an `istio-iptables` command line produces, for tools built on the drop-in.
+public struct RuleSetResult: Sendable {
+    public let release: Release
+    public let config: CaptureConfig
+    public let rules: GeneratedRules
+    /// Warnings and notices the command line would print.
+    public let warnings: [String]
+}
+
+/// A command line that produces no rules, with upstream's message and exit status.
+public struct CommandLineError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public let exitCode: ExitCode
+}
+
+extension IstioIptablesCommand {
+    /// Resolves `arguments` exactly as `run` does (flags, env, release, validation) and returns
+    /// the generated rules instead of printing or applying them.
+    public func ruleSet(_ arguments: [String]) -> Result<RuleSetResult, CommandLineError> {
+        switch InvocationResolver(environment: environment, machine: machine).resolve(arguments) {
+        case .failure(let failure):
+            return .failure(CommandLineError(description: failure.message, exitCode: failure.exitCode))
+        case .success(let invocation):
+            if let failure = invocation.rangeFailure {
+                return .failure(CommandLineError(description: failure.message, exitCode: failure.exitCode))
+            }
+            let rules = RuleGenerator(config: invocation.config, release: invocation.release).generate()
+            return .success(
+                RuleSetResult(
+                    release: invocation.release, config: invocation.config, rules: rules,
+                    warnings: invocation.notices + invocation.warnings))
+        }
     }
 }
 

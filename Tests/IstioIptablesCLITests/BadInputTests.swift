@@ -157,3 +157,95 @@ import Testing
         #expect(output.stderr.contains("Port `70000' not valid"))
     }
 }
+
+/// Each release has its own flags: one a release lacks is an unknown flag there, as in its binary.
+@Suite struct ReleaseFlagSetTests {
+    static let cases: [(version: String, arguments: [String], accepted: Bool)] = [
+        ("1.10.6", ["--istio-exclude-interfaces=eth1"], false),
+        ("1.11.8", ["--istio-exclude-interfaces=eth1"], true),
+        ("1.14.6", ["-c", "eth1"], false),
+        ("1.15.7", ["-c", "eth1"], true),
+        ("1.10.6", ["--capture-all-dns"], false),
+        ("1.11.8", ["--capture-all-dns"], true),
+        ("1.11.8", ["--drop-invalid"], false),
+        ("1.12.9", ["--drop-invalid"], true),
+        ("1.16.7", ["--output-paths=/tmp/x"], true),
+        ("1.17.8", ["--output-paths=/tmp/x"], false),
+        ("1.17.8", ["--iptables-version=1.8.7"], false),
+        ("1.18.7", ["--iptables-version=1.8.7"], true),
+        ("1.22.8", ["--iptables-version=1.8.7"], false),
+        ("1.17.8", ["--host-nsenter-exec"], true),
+        ("1.18.7", ["--host-nsenter-exec"], false),
+        ("1.17.8", ["--dual-stack"], false),
+        ("1.18.7", ["--dual-stack"], true),
+        ("1.23.6", ["-f=false"], true),
+        ("1.24.6", ["-f=false"], false),
+        ("1.25.5", ["--iptables-trace-logging"], true),
+        ("1.26.8", ["--iptables-trace-logging"], false),
+    ]
+
+    @Test(arguments: cases)
+    func flagExistsOnlyInItsReleases(_ c: (version: String, arguments: [String], accepted: Bool)) {
+        let output = run(["--istio-version", c.version, "-n"] + c.arguments)
+        if c.accepted {
+            #expect(output.exitCode == .success, "\(output.stderr)")
+        } else {
+            #expect(output.exitCode == .usage)
+            #expect(output.stderr.contains("unknown"))
+        }
+    }
+
+    @Test func envoyPortEnvironmentUntil1_18() {
+        let old = run(["--istio-version", "1.18", "-n", "-i", "*"], env: ["ENVOY_PORT": "9999"])
+        #expect(ruleLines(old).contains("-A ISTIO_REDIRECT -p tcp -j REDIRECT --to-ports 9999"))
+        let new = run(["--istio-version", "1.19", "-n", "-i", "*"], env: ["ENVOY_PORT": "9999"])
+        #expect(ruleLines(new).contains("-A ISTIO_REDIRECT -p tcp -j REDIRECT --to-ports 15001"))
+    }
+
+    @Test func viperIgnoresEmptyVariables() {
+        // ≤1.18: REDIRECT_DNS="" is unset, so ISTIO_META_DNS_CAPTURE (the default) decides.
+        let env = ["REDIRECT_DNS": "", "ISTIO_META_DNS_CAPTURE": "true"]
+        let old = run(["--istio-version", "1.18", "-n", "--dns-servers-v4=10.0.0.10"], env: env)
+        #expect(old.stdout.contains("--dport 53"))
+        // 1.19+: the empty REDIRECT_DNS is false, then ISTIO_META_DNS_CAPTURE=true is applied after it.
+        let new = run(
+            ["--istio-version", "1.19", "-n", "--dns-servers-v4=10.0.0.10"],
+            env: ["REDIRECT_DNS": "true", "ISTIO_META_DNS_CAPTURE": ""])
+        #expect(!new.stdout.contains("--dport 53"))
+    }
+
+    @Test func excludeWildcardPanickedUntil1_18() {
+        let old = run(["--istio-version", "1.18", "-n", "-x", "*"])
+        #expect(old.exitCode == .panic)
+        #expect(old.stderr.contains("panic: Invalid value for OUTBOUND_IP_RANGES_EXCLUDE"))
+        #expect(run(["--istio-version", "1.19", "-n", "-x", "*"]).exitCode == .failure)
+    }
+
+    @Test func netParseCIDRMasksUntil1_15() {
+        let old = run([
+            "--istio-version", "1.15", "-n", "-i", "10.1.2.3/8,::ffff:192.168.1.7/120", "-x", "1.2.3.4/40",
+        ])
+        #expect(ruleLines(old).contains("-A ISTIO_OUTPUT -d 10.0.0.0/8 -j ISTIO_REDIRECT"))
+        #expect(ruleLines(old).contains("-A ISTIO_OUTPUT -d 192.168.1.0/24 -j ISTIO_REDIRECT"))
+        #expect(
+            old.stderr.contains(
+                "Ignoring error for bug compatibility with istio-iptables: invalid CIDR address: 1.2.3.4/40"))
+        let new = run(["--istio-version", "1.16", "-n", "-i", "10.1.2.3/8"])
+        #expect(ruleLines(new).contains("-A ISTIO_OUTPUT -d 10.1.2.3/8 -j ISTIO_REDIRECT"))
+    }
+
+    @Test func conntrackZonesBehindAnEnvironmentVariableIn1_10_3to6() {
+        let arguments = ["-n", "--redirect-dns", "--dns-servers-v4=10.0.0.10"]
+        #expect(!run(["--istio-version", "1.10.6"] + arguments).stdout.contains("CT --zone"))
+        #expect(
+            run(["--istio-version", "1.10.6"] + arguments, env: ["ISTIO_META_DNS_CONNTRACK_ZONE": "true"])
+                .stdout.contains("CT --zone"))
+        #expect(
+            run(["--istio-version", "1.10.4"] + arguments, env: ["ISTIO_META_DNS_CONNTRACK_ZONE": "true"])
+                .stdout.contains("CT --zone"))
+        #expect(
+            !run(["--istio-version", "1.10.2"] + arguments, env: ["ISTIO_META_DNS_CONNTRACK_ZONE": "true"])
+                .stdout.contains("CT --zone"))
+        #expect(run(["--istio-version", "1.11"] + arguments).stdout.contains("CT --zone"))
+    }
+}

@@ -1,0 +1,3 @@
+import IptsimCLI
+
+runIptsim()
