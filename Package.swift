@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "iptsim", targets: ["iptsim"]),
         .library(name: "IstioCapture", targets: ["IstioCapture"]),
         .library(name: "Netfilter", targets: ["Netfilter"]),
+        .library(name: "IptablesSave", targets: ["IptablesSave"]),
         .library(name: "PacketModel", targets: ["PacketModel"]),
     ],
     dependencies: [
@@ -23,6 +24,7 @@ let package = Package(
     targets: [
         .target(name: "PacketModel", swiftSettings: strict),
         .target(name: "Netfilter", dependencies: ["PacketModel"], swiftSettings: strict),
+        .target(name: "IptablesSave", dependencies: ["Netfilter", "PacketModel"], swiftSettings: strict),
         .target(name: "IstioCapture", dependencies: ["Netfilter", "PacketModel"], swiftSettings: strict),
         .target(
             name: "IstioIptablesCLI", dependencies: ["IstioCapture", "Netfilter", "PacketModel"],
@@ -38,6 +40,10 @@ let package = Package(
         .executableTarget(name: "iptsim", dependencies: ["IptsimCLI"], swiftSettings: strict),
         .testTarget(name: "PacketModelTests", dependencies: ["PacketModel"], swiftSettings: strict),
         .testTarget(name: "NetfilterTests", dependencies: ["Netfilter"], swiftSettings: strict),
+        .testTarget(
+            name: "IptablesSaveTests",
+            dependencies: ["IptablesSave", "Netfilter", "PacketModel", "IstioCapture", "IstioIptablesCLI"],
+            swiftSettings: strict),
         .testTarget(
             name: "IstioCaptureTests", dependencies: ["IstioCapture", "Netfilter", "PacketModel"],
             swiftSettings: strict),

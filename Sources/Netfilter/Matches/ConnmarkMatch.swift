@@ -2,13 +2,15 @@
 public struct ConnmarkMatch: Hashable, Sendable {
     public var mark: MarkValue
     public var negation: Negation
+    public var module: ModuleSpelling
 
-    public init(_ mark: MarkValue, _ negation: Negation = .normal) {
+    public init(_ mark: MarkValue, _ negation: Negation = .normal, module: ModuleSpelling = .explicit) {
         self.mark = mark
         self.negation = negation
+        self.module = module
     }
 
-    public var arguments: [String] { ["-m", "connmark"] + negation.prefix + ["--mark", mark.text] }
+    public var arguments: [String] { module.prefix("connmark") + negation.prefix + ["--mark", mark.text] }
 
     public func matches(_ connectionMark: UInt32) -> Bool {
         guard let value = mark.value else { return negation.isInverted }

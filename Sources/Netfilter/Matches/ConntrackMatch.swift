@@ -12,13 +12,17 @@ public struct ConntrackMatch: Hashable, Sendable {
 
     public var states: [State]
     public var negation: Negation
+    public var module: ModuleSpelling
 
-    public init(_ states: [State], _ negation: Negation = .normal) {
+    public init(_ states: [State], _ negation: Negation = .normal, module: ModuleSpelling = .explicit) {
         self.states = states
         self.negation = negation
+        self.module = module
     }
 
     public var arguments: [String] {
-        ["-m", "conntrack"] + negation.prefix + ["--ctstate", states.map(\.rawValue).joined(separator: ",")]
+        module.prefix("conntrack") + negation.prefix + [
+            "--ctstate", states.map(\.rawValue).joined(separator: ","),
+        ]
     }
 }

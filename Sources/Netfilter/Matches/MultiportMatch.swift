@@ -11,15 +11,21 @@ public struct MultiportMatch: Hashable, Sendable {
     public var side: Side
     public var ports: [PortSpec]
     public var negation: Negation
+    public var module: ModuleSpelling
 
-    public init(_ side: Side, _ ports: [PortSpec], _ negation: Negation = .normal) {
+    public init(
+        _ side: Side, _ ports: [PortSpec], _ negation: Negation = .normal, module: ModuleSpelling = .explicit
+    ) {
         self.side = side
         self.ports = ports
         self.negation = negation
+        self.module = module
     }
 
     public var arguments: [String] {
-        ["-m", "multiport"] + negation.prefix + [side.rawValue, ports.map(\.text).joined(separator: ",")]
+        module.prefix("multiport") + negation.prefix + [
+            side.rawValue, ports.map(\.text).joined(separator: ","),
+        ]
     }
 
     public func matches(source: UInt16, destination: UInt16) -> Bool {

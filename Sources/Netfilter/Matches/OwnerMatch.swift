@@ -9,14 +9,18 @@ public struct OwnerMatch: Hashable, Sendable {
     public var kind: Kind
     public var id: OwnerID
     public var negation: Negation
+    public var module: ModuleSpelling
 
-    public init(_ kind: Kind, _ id: OwnerID, _ negation: Negation = .normal) {
+    public init(
+        _ kind: Kind, _ id: OwnerID, _ negation: Negation = .normal, module: ModuleSpelling = .explicit
+    ) {
         self.kind = kind
         self.id = id
         self.negation = negation
+        self.module = module
     }
 
-    public var arguments: [String] { ["-m", "owner"] + negation.prefix + [kind.rawValue, id.text] }
+    public var arguments: [String] { module.prefix("owner") + negation.prefix + [kind.rawValue, id.text] }
 
     public static let validHooks: Set<ChainName> = [.output, .postrouting]
 }
