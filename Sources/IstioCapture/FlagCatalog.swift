@@ -118,7 +118,10 @@ public enum FlagCatalog {
             "restore-format", "f", .bool, default: "true", in: all1..."1.23.6",
             help: "Apply with iptables-restore (true) or one iptables command per rule (false)."),
         .init(
-            "iptables-probe-port", nil, .uint16, default: "15002", in: all1...last,
+            "iptables-probe-port", nil, .string, default: "15002", in: all1...viperEnd,
+            help: "Port listened on by --run-validation."),
+        .init(
+            "iptables-probe-port", nil, .uint16, default: "15002", in: pkgFlag...last,
             help: "Port listened on by --run-validation."),
         .init(
             "probe-timeout", nil, .duration, default: "5s", in: all1...last,
@@ -138,8 +141,9 @@ public enum FlagCatalog {
             "redirect-dns", nil, .bool, default: "false", env: ["REDIRECT_DNS", "ISTIO_META_DNS_CAPTURE"],
             in: pkgFlag...last,
             help: "Capture DNS to the pod's nameservers into the agent's DNS proxy on 15053."),
+        // viper was given the INVALID_DROP variable object as default, not its value: no effect.
         .init(
-            "drop-invalid", nil, .bool, default: "false", env: ["INVALID_DROP", "DROP_INVALID"],
+            "drop-invalid", nil, .bool, default: "false", env: ["DROP_INVALID"],
             in: "1.12.9"...viperEnd,
             help: "Drop packets conntrack marks INVALID instead of letting them reset connections."),
         .init(

@@ -32,8 +32,8 @@ public struct Release: Hashable, Sendable {
         Release("1.14.6", layout: .v1_13, output: .v1_10, cli: .v1_14),
         Release("1.15.7", layout: .v1_13, output: .v1_10, cli: .v1_14),
         Release("1.16.7", layout: .v1_13, output: .v1_10, cli: .v1_16),
-        Release("1.17.8", layout: .v1_17, output: .v1_10, cli: .v1_16),
-        Release("1.18.7", layout: .v1_18, output: .v1_10, cli: .v1_16),
+        Release("1.17.8", layout: .v1_17, output: .v1_10, cli: .v1_17),
+        Release("1.18.7", layout: .v1_18, output: .v1_10, cli: .v1_17),
         Release("1.19.10", layout: .v1_19, output: .v1_10, cli: .v1_19),
         Release("1.20.8", layout: .v1_20, output: .v1_10, cli: .v1_19),
         Release("1.21.6", layout: .v1_21, output: .v1_10, cli: .v1_21),
@@ -252,6 +252,19 @@ public struct CLIBehaviour: Hashable, Sendable {
     public var dumpsForceIptablesBinary: Bool
 
     public var cidrParser = CIDRParser.netipParsePrefix
+    /// How a failure to read the machine (no pod address, no resolv.conf) ends the run.
+    public enum MachineFailure: Hashable, Sendable {
+        /// ≤1.18: a Go panic, exit status 2.
+        case panic
+        /// 1.19–1.21: `log.Fatal`, a `fatal` record and exit status 1.
+        case fatal
+        /// 1.22+: an `error` record and exit status 1.
+        case error
+    }
+    public var machineFailure = MachineFailure.error
+    /// ≤1.16 istio-init ran the standalone `istio-iptables` (cobra: exit 1 and the usage on a bad
+    /// command line); later releases run `pilot-agent istio-iptables` (exit 255, no usage).
+    public var standaloneBinary = false
     /// ≤1.18: `-x '*'` panics (exit status 2) instead of returning an error.
     public var excludeWildcardPanics = false
     /// ≤1.18 (viper): an empty environment variable counts as unset.
@@ -267,12 +280,14 @@ public struct CLIBehaviour: Hashable, Sendable {
         return copy
     }
 
-    static let v1_21 = v1_22
+    static let v1_21 = v1_22.with { $0.machineFailure = .fatal }
     static let v1_19 = v1_21.with { $0.readsLoopbackCIDR = false }
-    static let v1_16 = v1_19.with {
+    static let v1_17 = v1_19.with {
         $0.excludeWildcardPanics = true
         $0.emptyEnvironmentIgnored = true
+        $0.machineFailure = .panic
     }
+    static let v1_16 = v1_17.with { $0.standaloneBinary = true }
     static let v1_14 = v1_16.with { $0.cidrParser = .netParseCIDR }
     static let v1_11 = v1_14.with { $0.readsOwnerGroups = false }
     static let v1_10 = v1_11

@@ -3,6 +3,15 @@ import IstioCapture
 /// `--help`: what the command does, the flags of the selected release with their environment
 /// variables and defaults, and worked examples.
 enum Help {
+    /// Cobra's usage block: the synopsis and the flags.
+    static func usage(for release: Release) -> String {
+        var text = "Usage:\n  istio-iptables [flags]\n\nFlags:\n"
+        for flag in FlagCatalog.flags(for: release.version) {
+            text += "  " + (flag.shorthand.map { "-\($0), " } ?? "    ") + "--\(flag.name)\n"
+        }
+        return text
+    }
+
     static func text(for release: Release) -> String {
         var text = """
             istio-iptables — Istio's traffic-capture rules, emulated (release \(release.version))

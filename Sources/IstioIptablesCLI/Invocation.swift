@@ -34,10 +34,14 @@ struct CommandFailure: Error, CustomStringConvertible {
     /// Cobra prints `Error: …` for command-line errors before the log line.
     let isUsageError: Bool
 
-    init(_ message: String, exitCode: ExitCode = .failure, usage: Bool = false) {
+    /// The log level upstream reports it at (`error`, `fatal`), or nil for a Go panic's raw text.
+    let level: String?
+
+    init(_ message: String, exitCode: ExitCode = .failure, usage: Bool = false, level: String = "error") {
         self.message = message
         self.exitCode = exitCode
         self.isUsageError = usage
+        self.level = exitCode == .panic ? nil : level
     }
 
     var description: String { message }
@@ -109,7 +113,9 @@ struct InvocationResolver {
         switch FlagParser(flags: flagSpecs(for: release)).parse(arguments) {
         case .success(let result): parsed = result
         case .failure(let error):
-            return .failure(CommandFailure(error.message, exitCode: .usage, usage: true))
+            // The standalone binary (≤1.16) exits 1 on a bad command line; pilot-agent exits 255.
+            let code: ExitCode = release.cli.standaloneBinary ? .failure : .usage
+            return .failure(CommandFailure(error.message, exitCode: code, usage: true))
         }
         var invocation = Invocation(release: release)
         invocation.rawEnvironment = environment
@@ -227,9 +233,13 @@ struct InvocationResolver {
 
         // FillConfigFromEnvironment: env-only settings, then the machine-derived values.
         let cli = release.cli
-        let ownerInclude = cli.readsOwnerGroups ? environment["ISTIO_OUTBOUND_OWNER_GROUPS"] ?? "*" : "*"
-        let ownerExclude =
-            cli.readsOwnerGroups ? environment["ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE"] ?? "" : ""
+        // viper (≤1.18) reads an empty variable as unset.
+        let envOnly = { (name: String) -> String? in
+            guard let value = environment[name] else { return nil }
+            return value.isEmpty && cli.emptyEnvironmentIgnored ? nil : value
+        }
+        let ownerInclude = cli.readsOwnerGroups ? envOnly("ISTIO_OUTBOUND_OWNER_GROUPS") ?? "*" : "*"
+        let ownerExclude = cli.readsOwnerGroups ? envOnly("ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE") ?? "" : ""
         invocation.raw["ISTIO_OUTBOUND_OWNER_GROUPS"] = ownerInclude
         invocation.raw["ISTIO_OUTBOUND_OWNER_GROUPS_EXCLUDE"] = ownerExclude
         if ownerInclude == "*" {
@@ -277,7 +287,7 @@ struct InvocationResolver {
                 throw CommandFailure("\(error)")
             }
             guard let isIPv6 = Derivation.podIsIPv6(addresses: addresses, dualStack: dualStack) else {
-                throw CommandFailure("no valid local IP address found")
+                throw machineFailure("no valid local IP address found", release)
             }
             config.enableIPv6 = isIPv6
         }
@@ -292,7 +302,7 @@ struct InvocationResolver {
             do {
                 text = try machine.resolvConf()
             } catch {
-                throw CommandFailure("failed to load /etc/resolv.conf: \(error)")
+                throw machineFailure("failed to load /etc/resolv.conf: \(error)", release)
             }
             let found = Derivation.nameservers(resolvConf: text)
             config.dnsServersV4 = found.v4.map { DNSServer(address: $0, text: $0.description) }
@@ -342,6 +352,15 @@ struct InvocationResolver {
             invocation.rangeFailure = failure
         }
         invocation.config = config
+    }
+
+    /// A failure to read the machine, ended the way the release ends it.
+    func machineFailure(_ message: String, _ release: Release) -> CommandFailure {
+        switch release.cli.machineFailure {
+        case .panic: CommandFailure("panic: \(message)", exitCode: .panic)
+        case .fatal: CommandFailure(message, exitCode: .failure, level: "fatal")
+        case .error: CommandFailure(message)
+        }
     }
 
     /// `config.Split`: comma-separated, empty entries dropped.

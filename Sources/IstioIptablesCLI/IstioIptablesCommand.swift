@@ -53,8 +53,25 @@ public struct IstioIptablesCommand {
         let invocation: Invocation
         switch InvocationResolver(environment: environment, machine: machine).resolve(arguments) {
         case .failure(let failure):
-            if failure.isUsageError { output.stderr += "Error: \(failure.message)\n" }
-            return fail(failure.message, failure.exitCode)
+            if failure.isUsageError {
+                output.stderr += "Error: \(failure.message)\n"
+                // The standalone binary's cobra command prints its usage after the error.
+                if failure.exitCode == .failure,
+                    let release = try? Release.resolve(requestedRelease(arguments)).get()
+                {
+                    output.stderr += Help.usage(for: release)
+                }
+            }
+            guard let level = failure.level else {
+                // A Go panic: its message and a stack on stderr, not a log record.
+                output.stderr +=
+                    "\(failure.message)\n\ngoroutine 1 [running]:\n(stack omitted by the emulator)\n"
+                output.exitCode = failure.exitCode
+                return output
+            }
+            output.stderr += "\(level)\t\(failure.message)\n"
+            output.exitCode = failure.exitCode
+            return output
         case .success(let resolved):
             invocation = resolved
         }
@@ -159,6 +176,18 @@ public struct IstioIptablesCommand {
             output.exitCode = .validationFailed
         }
         return output
+    }
+}
+
+extension IstioIptablesCommand {
+    /// The release the command line (or ISTIO_VERSION) asks for, as text.
+    func requestedRelease(_ arguments: [String]) -> String {
+        if case .success(let release) = InvocationResolver(environment: environment, machine: machine)
+            .release(for: arguments)
+        {
+            return release.version.description
+        }
+        return Release.newest.version.description
     }
 }
 

@@ -190,8 +190,13 @@ import Testing
         if c.accepted {
             #expect(output.exitCode == .success, "\(output.stderr)")
         } else {
-            #expect(output.exitCode == .usage)
+            // ≤1.16 istio-init ran the standalone binary (exit 1 and usage); later pilot-agent (255).
+            let standalone = ["1.10", "1.11", "1.12", "1.13", "1.14", "1.15", "1.16"].contains {
+                c.version.hasPrefix($0 + ".")
+            }
+            #expect(output.exitCode == (standalone ? .failure : .usage))
             #expect(output.stderr.contains("unknown"))
+            #expect(output.stderr.contains("Usage:") == standalone)
         }
     }
 
@@ -212,6 +217,28 @@ import Testing
             ["--istio-version", "1.19", "-n", "--dns-servers-v4=10.0.0.10"],
             env: ["REDIRECT_DNS": "true", "ISTIO_META_DNS_CAPTURE": ""])
         #expect(!new.stdout.contains("--dport 53"))
+    }
+
+    @Test func machineFailuresEndAsTheReleaseEndedThem() {
+        let bare = FakeMachine(addresses: [.v4(.loopback)])
+        let panic = run(["--istio-version", "1.18", "-n"], machine: bare)
+        #expect(panic.exitCode == .panic)
+        #expect(panic.stderr.hasPrefix("panic: no valid local IP address found\n"))
+        let fatal = run(["--istio-version", "1.20", "-n"], machine: bare)
+        #expect(fatal.exitCode == .failure)
+        #expect(fatal.stderr.contains("fatal\tno valid local IP address found"))
+        let error = run(["--istio-version", "1.22", "-n"], machine: bare)
+        #expect(error.exitCode == .failure)
+        #expect(error.stderr.contains("error\tno valid local IP address found"))
+    }
+
+    @Test func invalidDropHadNoEffectUnder_viper() {
+        #expect(
+            !run(["--istio-version", "1.18", "-n"], env: ["INVALID_DROP": "true"]).stdout.contains("INVALID"))
+        #expect(
+            run(["--istio-version", "1.19", "-n"], env: ["INVALID_DROP": "true"]).stdout.contains("INVALID"))
+        #expect(
+            run(["--istio-version", "1.18", "-n"], env: ["DROP_INVALID": "true"]).stdout.contains("INVALID"))
     }
 
     @Test func excludeWildcardPanickedUntil1_18() {
