@@ -33,7 +33,7 @@ let package = Package(
         .target(
             name: "IptsimCLI",
             dependencies: [
-                "IstioIptablesCLI", "IstioCapture", "Netfilter", "PacketModel",
+                "IstioIptablesCLI", "IstioCapture", "IptablesSave", "Netfilter", "PacketModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

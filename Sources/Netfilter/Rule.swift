@@ -62,5 +62,5 @@ public enum Negation: Hashable, Sendable {
     public var isInverted: Bool { self == .inverted }
 
     /// `["!"]` when inverted: the prefix iptables expects before the option.
-    var prefix: [String] { isInverted ? ["!"] : [] }
+    public var prefix: [String] { isInverted ? ["!"] : [] }
 }

@@ -191,6 +191,45 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
         return out
     }
 
+    /// glibc's `inet_ntop`, which iptables prints with: like RFC 5952, except that an address
+    /// whose first 96 bits are zero (other than `::` and `::1`-like short forms) or a v4-mapped
+    /// one ends in dotted IPv4 (`::127.0.0.53`, `::ffff:10.0.0.1`).
+    public var inetNtopDescription: String {
+        let groups = self.groups
+        var bestStart = -1
+        var bestLength = 0
+        var runStart = -1
+        for index in 0...8 {
+            if index < 8 && groups[index] == 0 {
+                if runStart < 0 { runStart = index }
+            } else if runStart >= 0 {
+                let length = index - runStart
+                if length > bestLength && length >= 2 {
+                    bestStart = runStart
+                    bestLength = length
+                }
+                runStart = -1
+            }
+        }
+        if bestStart == 0 && (bestLength == 6 || (bestLength == 5 && groups[5] == 0xffff)) {
+            let v4 = IPv4Address(UInt32(groups[6]) << 16 | UInt32(groups[7]))
+            return (bestLength == 6 ? "::" : "::ffff:") + v4.description
+        }
+        var out = ""
+        var index = 0
+        while index < 8 {
+            if index == bestStart {
+                out += "::"
+                index += bestLength
+                continue
+            }
+            if !out.isEmpty && !out.hasSuffix(":") { out += ":" }
+            out += String(groups[index], radix: 16)
+            index += 1
+        }
+        return out
+    }
+
     public static func < (lhs: IPv6Address, rhs: IPv6Address) -> Bool {
         (lhs.high, lhs.low) < (rhs.high, rhs.low)
     }

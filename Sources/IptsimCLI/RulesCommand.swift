@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import IptablesSave
+import IstioCapture
+import IstioIptablesCLI
+import Netfilter
+import PacketModel
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `iptsim rules SOURCE [--format restore|save]`.
+struct RulesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rules",
+        abstract: "Show a pod's rule table, as iptables-restore input or exactly as iptables-save prints it.",
+        discussion: """
+            SOURCE is --rules FILE (iptables-save output or iptables-restore input; --rules6 FILE for
+            IPv6), or istio-iptables arguments after `--`.
+
+            --format restore prints the statements as written (Istio's style for generated rules);
+            --format save prints what `iptables-save` shows once they are loaded into an empty
+            namespace: normalised options, hex marks, sorted user chains, [0:0] counters. User and
+            group names are resolved with this machine's /etc/passwd and /etc/group, as iptables does.
+
+            Examples:
+              iptsim rules --format save -- -p 15001 -z 15006 -u 1337 -m REDIRECT -i '*' -b '*' --enable-ipv6=false
+              iptsim rules --rules pod.iptables-save --format save
+            """)
+
+    enum Format: String, ExpressibleByArgument {
+        case restore
+        case save
+    }
+
+    @Option(help: "iptables-save / iptables-restore text for IPv4.")
+    var rules: String?
+
+    @Option(help: "iptables-save / iptables-restore text for IPv6.")
+    var rules6: String?
+
+    @Option(help: "restore or save.")
+    var format: Format = .restore
+
+    @Option(help: "Only this family: ipv4 or ipv6.")
+    var family: String?
+
+    @Flag(help: "Add iptables-save's # Generated/# Completed lines.")
+    var banner = false
+
+    @Argument(parsing: .postTerminator, help: "istio-iptables arguments, after --.")
+    var istioIptablesArguments: [String] = []
+
+    func run() throws {
+        let output = RulesReport.run(
+            rulesFile: rules, rules6File: rules6, arguments: istioIptablesArguments, format: format.rawValue,
+            family: family, banner: banner, environment: ProcessInfo.processInfo.environment)
+        FileHandle.standardOutput.write(Data(output.stdout.utf8))
+        FileHandle.standardError.write(Data(output.stderr.utf8))
+        if output.exitCode != 0 { throw ExitCode(output.exitCode) }
+    }
+}
+
+/// `iptsim rules` without the terminator (tests call this).
+public enum RulesReport {
+    public struct Output: Sendable {
+        public var stdout = ""
+        public var stderr = ""
+        public var exitCode: Int32 = 0
+    }
+
+    public static func run(
+        rulesFile: String?, rules6File: String?, arguments: [String], format: String, family: String?,
+        banner: Bool,
+        environment: [String: String], machine: any Machine = LiveMachine()
+    ) -> Output {
+        var output = Output()
+        var documents: [RestoreDocument] = []
+        if rulesFile != nil || rules6File != nil {
+            for (path, documentFamily) in [(rulesFile, IPFamily.ipv4), (rules6File, .ipv6)] {
+                guard let path else { continue }
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    output.stderr += "error: cannot read \(path)\n"
+                    output.exitCode = 1
+                    return output
+                }
+                switch RestoreParser.parse(String(decoding: data, as: UTF8.self), family: documentFamily) {
+                case .failure(let error):
+                    output.stderr += "error: \(path): \(error)\n"
+                    output.exitCode = 1
+                    return output
+                case .success(let document): documents.append(document)
+                }
+            }
+        } else {
+            switch IstioIptablesCommand(environment: environment, machine: machine).ruleSet(arguments) {
+            case .failure(let error):
+                output.stderr += "error: \(error)\n"
+                output.exitCode = error.exitCode.rawValue
+                return output
+            case .success(let result):
+                for documentFamily in IPFamily.allCases {
+                    let rules = result.rules[documentFamily]
+                    if documentFamily == .ipv6 && rules.isEmpty { continue }
+                    let text = RuleText.restore(rules, layout: result.release.layout)
+                    guard case .success(let document) = RestoreParser.parse(text, family: documentFamily)
+                    else {
+                        output.stderr += "internal error: generated rules do not parse\n"
+                        output.exitCode = 70
+                        return output
+                    }
+                    documents.append(document)
+                }
+            }
+        }
+        if let family { documents = documents.filter { $0.family.rawValue == family } }
+        let renderer = SaveRenderer(resolveOwner: SystemNames.resolve, banner: banner ? "iptsim" : nil)
+        for (index, document) in documents.enumerated() {
+            if index > 0 { output.stdout += "# \(document.family == .ipv4 ? "iptables" : "ip6tables")\n" }
+            switch format {
+            case "save":
+                do {
+                    output.stdout += renderer.render(try RuleTables(document))
+                } catch {
+                    output.stderr += "error: \(error)\n"
+                    output.exitCode = 1
+                    return output
+                }
+            default:
+                output.stdout += RestoreRenderer.render(document)
+            }
+        }
+        return output
+    }
+}
+
+/// User and group names as this machine's /etc/passwd and /etc/group give them.
+enum SystemNames {
+    @Sendable static func resolve(_ kind: OwnerMatch.Kind, _ name: String) -> UInt32? {
+        switch kind {
+        case .uid: getpwnam(name).map { $0.pointee.pw_uid }
+        case .gid: getgrnam(name).map { $0.pointee.gr_gid }
+        }
+    }
+}
