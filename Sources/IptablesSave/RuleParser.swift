@@ -110,16 +110,31 @@ struct RuleParser {
         case "-m", "--match":
             state.index += 1
             guard !state.atEnd else { throw error(token.column, "-m needs a match name") }
-            state.module = state.current.text
+            let name = state.current.text == "icmpv6" ? "icmp6" : state.current.text
+            state.module = name
             state.moduleOptionsSeen = 0
-            let known = ["tcp", "udp", "multiport", "owner", "conntrack", "mark", "connmark"]
-            guard known.contains(state.current.text) else {
+            let known = [
+                "tcp", "udp", "multiport", "owner", "conntrack", "mark", "connmark", "comment", "statistic",
+                "addrtype",
+                "state", "icmp", "icmp6", "iprange", "pkttype", "socket",
+            ]
+            guard known.contains(name) else {
                 throw error(
                     state.current.column,
                     "match extension \(quoted(state.current.text)) is not supported by the model",
                     state.current.text)
             }
             state.index += 1
+            // Modules whose options make up one instance start as a placeholder the options fill in.
+            switch name {
+            case "tcp", "udp", "icmp", "icmp6": state.matches.append(.moduleOnly(name))
+            case "statistic": state.matches.append(.statistic(StatisticMatch(.nth(every: 0, packet: nil))))
+            case "addrtype": state.matches.append(.addrType(AddrTypeMatch()))
+            case "iprange": state.matches.append(.ipRange(IPRangeMatch(source: nil, destination: nil)))
+            case "socket": state.matches.append(.socket(SocketMatch()))
+            case "conntrack": state.matches.append(.conntrack(ConntrackMatch([], module: .explicit)))
+            default: break
+            }
         case "-j", "--jump", "-g", "--goto":
             state.index += 1
             guard !state.atEnd else { throw error(token.column, "\(token.text) needs a target") }
@@ -154,8 +169,10 @@ struct RuleParser {
         if let loaded = state.module {
             module = loaded
             spelling = state.moduleOptionsSeen == 0 ? .explicit : .continuation
-        } else if let proto = state.protocolName, ["tcp", "udp"].contains(proto) {
-            module = proto
+        } else if let proto = state.protocolName,
+            ["tcp", "udp", "icmp", "icmpv6", "ipv6-icmp"].contains(proto)
+        {
+            module = ["tcp", "udp", "icmp"].contains(proto) ? proto : "icmp6"
             spelling = .implicit
         } else {
             throw error(token.column, "unknown option \(quoted(token.text)) (no match extension loaded)")
@@ -164,6 +181,11 @@ struct RuleParser {
             self.error(
                 token.column, "option \(token.text) of match \(module) is not supported by the model", module)
         }
+        // The first option after `-m tcp|udp|icmp` replaces the module placeholder.
+        if spelling == .explicit, case .moduleOnly(let name)? = state.matches.last, name == module {
+            state.matches.removeLast()
+        }
+        func lastIndex(_ test: (Match) -> Bool) -> Int? { state.matches.lastIndex(where: test) }
         switch (module, token.text) {
         case ("tcp", "--dport"), ("tcp", "--destination-port"), ("udp", "--dport"),
             ("udp", "--destination-port"),
@@ -193,7 +215,7 @@ struct RuleParser {
             let kind: OwnerMatch.Kind = token.text == "--uid-owner" ? .uid : .gid
             state.matches.append(
                 .owner(OwnerMatch(kind, OwnerID(text), takeNegation(&state), module: spelling)))
-        case ("conntrack", "--ctstate"):
+        case ("conntrack", "--ctstate"), ("state", "--state"):
             let text = try value(&state, for: token)
             var states: [ConntrackMatch.State] = []
             for name in text.split(separator: ",") {
@@ -202,7 +224,187 @@ struct RuleParser {
                 }
                 states.append(parsed)
             }
-            state.matches.append(.conntrack(ConntrackMatch(states, takeNegation(&state), module: spelling)))
+            let negation = takeNegation(&state)
+            if module == "state" {
+                state.matches.append(.state(StateMatch(states, negation)))
+            } else if let at = lastIndex({ if case .conntrack = $0 { true } else { false } }),
+                case .conntrack(var match) = state.matches[at]
+            {
+                match.states = states
+                match.negation = negation
+                state.matches[at] = .conntrack(match)
+            }
+        case ("conntrack", "--ctorigdst"), ("conntrack", "--ctorigdstport"), ("conntrack", "--ctdir"):
+            let text = try value(&state, for: token)
+            let negation = takeNegation(&state)
+            guard let at = lastIndex({ if case .conntrack = $0 { true } else { false } }),
+                case .conntrack(var match) = state.matches[at]
+            else { throw unsupported() }
+            switch token.text {
+            case "--ctorigdst":
+                _ = try address(text, column: token.column)
+                match.originalDestination = (text, negation)
+            case "--ctorigdstport":
+                guard PortSpec(text).isValid else {
+                    throw error(token.column, "invalid port \(quoted(text))", module)
+                }
+                match.originalDestinationPort = (PortSpec(text), negation)
+            default:
+                guard let direction = ConntrackMatch.Direction(rawValue: text) else {
+                    throw error(token.column, "--ctdir is ORIGINAL or REPLY", module)
+                }
+                match.direction = direction
+            }
+            state.matches[at] = .conntrack(match)
+        case ("owner", "--socket-exists"):
+            state.index += 1
+            state.matches.append(
+                .owner(OwnerMatch(.socketExists, OwnerID(""), takeNegation(&state), module: spelling)))
+        case ("tcp", "--syn"):
+            state.index += 1
+            state.matches.append(
+                .tcpFlags(
+                    TCPFlagsMatch(
+                        mask: ["FIN", "SYN", "RST", "ACK"], compare: ["SYN"], negation: takeNegation(&state),
+                        writtenAsSyn: true, module: spelling)))
+        case ("tcp", "--tcp-flags"):
+            guard state.index + 2 < state.tokens.count else {
+                throw error(token.column, "--tcp-flags needs a mask and a comparison", module)
+            }
+            let maskText = state.tokens[state.index + 1].text
+            let compareText = state.tokens[state.index + 2].text
+            state.index += 3
+            func flags(_ text: String) throws -> Set<String> {
+                if text == "ALL" { return Set(TCPFlagsMatch.order) }
+                if text == "NONE" { return [] }
+                let names = Set(text.split(separator: ",").map(String.init))
+                guard names.isSubset(of: Set(TCPFlagsMatch.order)) else {
+                    throw error(token.column, "unknown TCP flag in \(quoted(text))", module)
+                }
+                return names
+            }
+            state.matches.append(
+                .tcpFlags(
+                    TCPFlagsMatch(
+                        mask: try flags(maskText), compare: try flags(compareText),
+                        negation: takeNegation(&state),
+                        writtenAsSyn: false, module: spelling)))
+        case ("icmp", "--icmp-type"), ("icmp6", "--icmpv6-type"):
+            let text = try value(&state, for: token)
+            let v6 = module == "icmp6"
+            var type: UInt8
+            var code: UInt8?
+            if let named = (v6 ? ICMPMatch.v6Names : ICMPMatch.v4Names)[text] {
+                (type, code) = named
+            } else {
+                let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+                guard let parsed = UInt8(parts[0]), parts.count <= 2 else {
+                    throw error(token.column, "unknown ICMP type \(quoted(text))", module)
+                }
+                type = parsed
+                if parts.count == 2 {
+                    guard let parsedCode = UInt8(parts[1]) else {
+                        throw error(token.column, "bad ICMP code in \(quoted(text))", module)
+                    }
+                    code = parsedCode
+                }
+            }
+            state.matches.append(
+                .icmp(
+                    ICMPMatch(
+                        typeText: text, type: type, code: code, negation: takeNegation(&state), v6: v6,
+                        module: spelling)))
+        case ("comment", "--comment"):
+            let text = try value(&state, for: token)
+            state.matches.append(.comment(CommentMatch(text, quoted: state.tokens[state.index - 1].quoted)))
+        case ("statistic", "--mode"), ("statistic", "--probability"), ("statistic", "--every"),
+            ("statistic", "--packet"):
+            let text = try value(&state, for: token)
+            let negation = takeNegation(&state)
+            guard let at = lastIndex({ if case .statistic = $0 { true } else { false } }),
+                case .statistic(var match) = state.matches[at]
+            else { throw unsupported() }
+            switch token.text {
+            case "--mode":
+                switch text {
+                case "random": match.mode = .random(probability: "")
+                case "nth": match.mode = .nth(every: 0, packet: nil)
+                default: throw error(token.column, "--mode is random or nth", module)
+                }
+            case "--probability":
+                guard let probability = Double(text), probability >= 0, probability <= 1 else {
+                    throw error(token.column, "--probability must be between 0 and 1", module)
+                }
+                match.mode = .random(probability: text)
+                match.negation = negation
+            case "--every":
+                guard let every = UInt32(text), every > 0 else {
+                    throw error(token.column, "bad --every \(quoted(text))", module)
+                }
+                if case .nth(_, let packet) = match.mode { match.mode = .nth(every: every, packet: packet) }
+                match.negation = negation
+            default:
+                guard let packet = UInt32(text) else {
+                    throw error(token.column, "bad --packet \(quoted(text))", module)
+                }
+                if case .nth(let every, _) = match.mode { match.mode = .nth(every: every, packet: packet) }
+            }
+            state.matches[at] = .statistic(match)
+        case ("addrtype", "--src-type"), ("addrtype", "--dst-type"), ("addrtype", "--limit-iface-in"),
+            ("addrtype", "--limit-iface-out"):
+            guard let at = lastIndex({ if case .addrType = $0 { true } else { false } }),
+                case .addrType(var match) = state.matches[at]
+            else { throw unsupported() }
+            switch token.text {
+            case "--limit-iface-in":
+                state.index += 1
+                match.limitInterfaceIn = true
+            case "--limit-iface-out":
+                state.index += 1
+                match.limitInterfaceOut = true
+            default:
+                let text = try value(&state, for: token)
+                let types = [
+                    "UNSPEC", "UNICAST", "LOCAL", "BROADCAST", "ANYCAST", "MULTICAST", "BLACKHOLE",
+                    "UNREACHABLE", "PROHIBIT",
+                    "THROW", "NAT", "XRESOLVE",
+                ]
+                guard text.split(separator: ",").allSatisfy({ types.contains(String($0)) }) else {
+                    throw error(token.column, "unknown address type \(quoted(text))", module)
+                }
+                if token.text == "--src-type" {
+                    match.sourceType = (text, takeNegation(&state))
+                } else {
+                    match.destinationType = (text, takeNegation(&state))
+                }
+            }
+            state.matches[at] = .addrType(match)
+        case ("iprange", "--src-range"), ("iprange", "--dst-range"):
+            let text = try value(&state, for: token)
+            let bounds = text.split(separator: "-", omittingEmptySubsequences: false)
+            guard bounds.count == 2, case .success(let first) = IPAddress.parse(String(bounds[0])),
+                case .success(let last) = IPAddress.parse(String(bounds[1])), first.family == family,
+                last.family == family
+            else { throw error(token.column, "bad address range \(quoted(text))", module) }
+            guard let at = lastIndex({ if case .ipRange = $0 { true } else { false } }),
+                case .ipRange(var match) = state.matches[at]
+            else { throw unsupported() }
+            let range = IPRangeMatch.Range(first: first, last: last, negation: takeNegation(&state))
+            if token.text == "--src-range" { match.source = range } else { match.destination = range }
+            state.matches[at] = .ipRange(match)
+        case ("pkttype", "--pkt-type"):
+            let text = try value(&state, for: token)
+            guard ["unicast", "broadcast", "multicast", "host", "otherhost"].contains(text) else {
+                throw error(token.column, "unknown packet type \(quoted(text))", module)
+            }
+            state.matches.append(.pktType(PktTypeMatch(text, takeNegation(&state))))
+        case ("socket", "--transparent"), ("socket", "--nowildcard"):
+            state.index += 1
+            guard let at = lastIndex({ if case .socket = $0 { true } else { false } }),
+                case .socket(var match) = state.matches[at]
+            else { throw unsupported() }
+            if token.text == "--transparent" { match.transparent = true } else { match.noWildcard = true }
+            state.matches[at] = .socket(match)
         case ("mark", "--mark"), ("connmark", "--mark"):
             let text = try value(&state, for: token)
             let mark = MarkValue(text)
@@ -226,7 +428,9 @@ struct RuleParser {
                 throw error(option.column, "unexpected \(quoted(option.text)) after -j \(name)")
             }
             state.index += 1
-            let flagOnly = ["--save-mark", "--restore-mark", "--notrack", "--random"].contains(option.text)
+            let flagOnly = [
+                "--save-mark", "--restore-mark", "--notrack", "--random", "--random-fully", "--persistent",
+            ].contains(option.text)
             if flagOnly {
                 options.append((option, nil))
             } else {
@@ -274,25 +478,63 @@ struct RuleParser {
             let mark = option("--tproxy-mark").flatMap { $0.1 }.map(MarkValue.init) ?? MarkValue("0/0")
             return .tproxy(TProxyTarget(mark: mark, onPort: PortSpec(port), onIP: onIP))
         case "MARK":
-            try only(["--set-mark"])
-            guard let (_, value) = option("--set-mark"), let value else {
-                throw error(column, "MARK needs --set-mark", name)
+            try only(["--set-mark", "--set-xmark", "--and-mark", "--or-mark", "--xor-mark"])
+            guard options.count == 1, let operation = MarkTarget.Operation(rawValue: options[0].name.text),
+                let value = options[0].value
+            else {
+                throw error(
+                    column, "MARK needs one of --set-mark, --set-xmark, --and-mark, --or-mark, --xor-mark",
+                    name)
             }
-            return .mark(MarkTarget(setMark: MarkValue(value)))
+            guard MarkValue(value.text).isValid else {
+                throw error(value.column, "invalid mark \(quoted(value.text))", name)
+            }
+            return .mark(MarkTarget(setMark: MarkValue(value.text), operation: operation))
         case "CONNMARK":
-            try only(["--save-mark", "--restore-mark"])
-            if option("--save-mark") != nil { return .connmark(.saveMark) }
-            if option("--restore-mark") != nil { return .connmark(.restoreMark) }
-            throw error(column, "CONNMARK needs --save-mark or --restore-mark", name)
+            try only([
+                "--save-mark", "--restore-mark", "--mask", "--nfmask", "--ctmask", "--set-mark",
+                "--set-xmark",
+            ])
+            if let set = options.first(where: { $0.name.text.hasPrefix("--set") }), let value = set.value {
+                return .connmark(.set(option: set.name.text, value: MarkValue(value.text)))
+            }
+            let masks = options.filter { $0.value != nil }.flatMap { [$0.name.text, $0.value!.text] }
+            if option("--save-mark") != nil {
+                return .connmark(masks.isEmpty ? .saveMark : .transfer(save: true, masks: masks))
+            }
+            if option("--restore-mark") != nil {
+                return .connmark(masks.isEmpty ? .restoreMark : .transfer(save: false, masks: masks))
+            }
+            throw error(column, "CONNMARK needs --save-mark, --restore-mark or --set-mark", name)
         case "CT":
-            try only(["--zone"])
+            try only(["--zone", "--notrack"])
+            if option("--notrack") != nil { return .ct(CTTarget(notrack: true)) }
             guard let (token, value) = option("--zone"), let value else {
-                throw error(column, "CT needs --zone", name)
+                throw error(column, "CT needs --zone or --notrack", name)
             }
             guard let zone = UInt16(value) else {
                 throw error(token.column, "invalid zone \(quoted(value))", name)
             }
             return .ct(CTTarget(zone: zone))
+        case "NOTRACK", "TRACE":
+            try only([])
+            return name == "NOTRACK" ? .notrack : .trace
+        case "REJECT":
+            try only(["--reject-with"])
+            return .reject(RejectTarget(with: option("--reject-with").flatMap { $0.1 }))
+        case "DNAT", "SNAT", "MASQUERADE":
+            let kind = NATTarget.Kind(rawValue: name)!
+            let valueOption =
+                kind == .dnat ? "--to-destination" : kind == .snat ? "--to-source" : "--to-ports"
+            try only([valueOption, "--random", "--random-fully", "--persistent"])
+            let flags = options.filter { $0.value == nil }.map(\.name.text)
+            return .nat(NATTarget(kind, to: option(valueOption).flatMap { $0.1 }, flags: flags))
+        case "LOG":
+            try only(["--log-prefix", "--log-level"])
+            return .log(
+                LogTarget(
+                    prefix: option("--log-prefix").flatMap { $0.1 },
+                    level: option("--log-level").flatMap { $0.1 }))
         case "NFLOG":
             try only(["--nflog-prefix", "--nflog-group", "--nflog-size"])
             let prefixToken = options.first { $0.name.text == "--nflog-prefix" }?.value

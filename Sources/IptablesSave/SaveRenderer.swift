@@ -79,23 +79,30 @@ public struct SaveRenderer {
     /// Match instances in order of first appearance; options of one instance in module order.
     func matchArguments(_ rule: Rule, protocolName: String?) -> [String] {
         enum Instance {
-            case ports([PortMatch])
+            case tcpudp(module: String, ports: [PortMatch], flags: [TCPFlagsMatch])
             case owner([OwnerMatch])
             case other(Match)
         }
         var instances: [Instance] = []
-        var portsIndex: Int?
+        var protocolIndex: Int?
+        func addToProtocolMatch(module: String, port: PortMatch? = nil, flags: TCPFlagsMatch? = nil) {
+            // Every option of the protocol's match (implicit or `-m tcp`) belongs to one instance.
+            if let index = protocolIndex, case .tcpudp(let name, let ports, let allFlags) = instances[index] {
+                instances[index] = .tcpudp(
+                    module: name, ports: ports + (port.map { [$0] } ?? []),
+                    flags: allFlags + (flags.map { [$0] } ?? []))
+            } else {
+                protocolIndex = instances.count
+                instances.append(
+                    .tcpudp(module: module, ports: port.map { [$0] } ?? [], flags: flags.map { [$0] } ?? []))
+            }
+        }
         for match in rule.matches {
             switch match {
             case .protocol, .address, .interface: continue
-            case .port(let port):
-                // Every tcp/udp option of a rule belongs to the one protocol match.
-                if let index = portsIndex, case .ports(let existing) = instances[index] {
-                    instances[index] = .ports(existing + [port])
-                } else {
-                    portsIndex = instances.count
-                    instances.append(.ports([port]))
-                }
+            case .port(let port): addToProtocolMatch(module: protocolName ?? port.moduleName, port: port)
+            case .tcpFlags(let flags): addToProtocolMatch(module: "tcp", flags: flags)
+            case .moduleOnly(let name) where name == "tcp" || name == "udp": addToProtocolMatch(module: name)
             case .owner(let owner):
                 if owner.module == .continuation, case .owner(let existing)? = instances.last {
                     instances[instances.count - 1] = .owner(existing + [owner])
@@ -109,8 +116,8 @@ public struct SaveRenderer {
         var words: [String] = []
         for instance in instances {
             switch instance {
-            case .ports(let ports):
-                words += ["-m", protocolName ?? ports[0].moduleName]
+            case .tcpudp(let module, let ports, let flags):
+                words += ["-m", module]
                 for side in [PortMatch.Side.source, .destination] {
                     for port in ports where port.side == side {
                         words +=
@@ -119,11 +126,14 @@ public struct SaveRenderer {
                             ]
                     }
                 }
+                for flag in flags { words += flag.savedArguments }
             case .owner(let owners):
                 words += ["-m", "owner"]
-                for kind in [OwnerMatch.Kind.uid, .gid] {
+                for kind in [OwnerMatch.Kind.uid, .gid, .socketExists] {
                     for owner in owners where owner.kind == kind {
-                        words += owner.negation.prefix + [kind.rawValue, ownerText(owner)]
+                        words +=
+                            owner.negation.prefix
+                            + (kind == .socketExists ? [kind.rawValue] : [kind.rawValue, ownerText(owner)])
                     }
                 }
             case .other(let match):
@@ -133,21 +143,62 @@ public struct SaveRenderer {
         return words
     }
 
+    static let stateOrder: [ConntrackMatch.State] = [
+        .invalid, .new, .related, .established, .untracked, .snat, .dnat,
+    ]
+
     func otherMatch(_ match: Match) -> [String] {
         switch match {
         case .multiport(let multiport):
             return ["-m", "multiport"] + multiport.negation.prefix
                 + [multiport.side.rawValue, multiport.ports.map { portText($0) }.joined(separator: ",")]
         case .conntrack(let conntrack):
-            let order: [ConntrackMatch.State] = [
-                .invalid, .new, .related, .established, .untracked, .snat, .dnat,
-            ]
-            let states = order.filter(conntrack.states.contains).map(\.rawValue).joined(separator: ",")
-            return ["-m", "conntrack"] + conntrack.negation.prefix + ["--ctstate", states]
+            var words = ["-m", "conntrack"]
+            if !conntrack.states.isEmpty {
+                let states = Self.stateOrder.filter(conntrack.states.contains).map(\.rawValue).joined(
+                    separator: ",")
+                words += conntrack.negation.prefix + ["--ctstate", states]
+            }
+            if let (text, negation) = conntrack.originalDestination {
+                let parsed = CIDR.parse(
+                    text.contains("/") ? text : text + (text.contains(":") ? "/128" : "/32"))
+                words +=
+                    negation.prefix + [
+                        "--ctorigdst", (try? parsed.get()).map { Self.addressText($0.masked) } ?? text,
+                    ]
+            }
+            if let (port, negation) = conntrack.originalDestinationPort {
+                words += negation.prefix + ["--ctorigdstport", portText(port)]
+            }
+            if let direction = conntrack.direction { words += ["--ctdir", direction.rawValue] }
+            return words
+        case .state(let state):
+            let states = Self.stateOrder.filter(state.states.contains).map(\.rawValue).joined(separator: ",")
+            return ["-m", "state"] + state.negation.prefix + ["--state", states]
         case .mark(let mark):
             return ["-m", "mark"] + mark.negation.prefix + ["--mark", markText(mark.mark)]
         case .connmark(let mark):
             return ["-m", "connmark"] + mark.negation.prefix + ["--mark", markText(mark.mark)]
+        case .comment(let comment):
+            return ["-m", "comment", "--comment", Self.quotedString(comment.text)]
+        case .statistic(let statistic):
+            switch statistic.mode {
+            case .random(let probability):
+                let value = Double(probability) ?? 0
+                return ["-m", "statistic", "--mode", "random"] + statistic.negation.prefix
+                    + ["--probability", Self.fixed(value, digits: 11)]
+            case .nth(let every, let packet):
+                return ["-m", "statistic", "--mode", "nth"] + statistic.negation.prefix
+                    + ["--every", String(every), "--packet", String(packet ?? 0)]
+            }
+        case .icmp(let icmp):
+            let typeText =
+                icmp.type == 255 && !icmp.v6 ? "any" : String(icmp.type) + (icmp.code.map { "/\($0)" } ?? "")
+            return ["-m", icmp.v6 ? "icmp6" : "icmp"] + icmp.negation.prefix + [
+                icmp.v6 ? "--icmpv6-type" : "--icmp-type", typeText,
+            ]
+        case .moduleOnly(let name):
+            return ["-m", name]
         default:
             return match.arguments
         }
@@ -169,22 +220,83 @@ public struct SaveRenderer {
                 "\(hex(value))/\(hex(mask))",
             ]
         case .mark(let mark):
-            let value = mark.setMark.value ?? 0
-            // --set-mark V/M loads as xmark V/(M|V); without a mask the mask is all ones.
-            let mask = mark.setMark.mask.map { $0 | value } ?? UInt32.max
+            let (value, mask) = mark.xmark
             return ["-j", "MARK", "--set-xmark", "\(hex(value))/\(hex(mask))"]
         case .connmark(let connmark):
-            let option = connmark == .saveMark ? "--save-mark" : "--restore-mark"
-            return ["-j", "CONNMARK", option, "--nfmask", "0xffffffff", "--ctmask", "0xffffffff"]
+            switch connmark {
+            case .saveMark, .restoreMark:
+                let option = connmark == .saveMark ? "--save-mark" : "--restore-mark"
+                return ["-j", "CONNMARK", option, "--nfmask", "0xffffffff", "--ctmask", "0xffffffff"]
+            case .transfer(let save, let masks):
+                var nfmask = "0xffffffff"
+                var ctmask = "0xffffffff"
+                var index = 0
+                while index + 1 < masks.count {
+                    let value = hex(MarkValue(masks[index + 1]).value ?? 0)
+                    switch masks[index] {
+                    case "--mask": (nfmask, ctmask) = (value, value)
+                    case "--nfmask": nfmask = value
+                    default: ctmask = value
+                    }
+                    index += 2
+                }
+                return [
+                    "-j", "CONNMARK", save ? "--save-mark" : "--restore-mark", "--nfmask", nfmask, "--ctmask",
+                    ctmask,
+                ]
+            case .set(let option, let value):
+                let mark = value.value ?? 0
+                let mask =
+                    option == "--set-xmark" ? (value.mask ?? .max) : (value.mask.map { $0 | mark } ?? .max)
+                return ["-j", "CONNMARK", "--set-xmark", "\(hex(mark))/\(hex(mask))"]
+            }
         case .nflog(let nflog):
             return [
                 "-j", "NFLOG", "--nflog-prefix", nflog.prefix, "--nflog-group", String(nflog.group),
                 "--nflog-size", String(nflog.size),
             ]
+        case .reject(let reject):
+            return [
+                "-j", "REJECT", "--reject-with",
+                reject.with ?? (family == .ipv4 ? "icmp-port-unreachable" : "icmp6-port-unreachable"),
+            ]
+        case .log(let log):
+            var words = ["-j", "LOG"]
+            if let prefix = log.prefix { words += ["--log-prefix", Self.quotedString(prefix)] }
+            let levels = [
+                "emerg": 0, "alert": 1, "crit": 2, "err": 3, "error": 3, "warning": 4, "warn": 4, "notice": 5,
+                "info": 6, "debug": 7,
+            ]
+            if let level = log.level, let number = Int(level) ?? levels[level], number != 4 {
+                words += ["--log-level", String(number)]
+            }
+            return words
         default:
             return target.arguments
         }
     }
+
+    /// xtables_save_string: always in double quotes, `"` and `\` escaped.
+    static func quotedString(_ text: String) -> String {
+        var out = "\""
+        for character in text {
+            if character == "\"" || character == "\\" { out.append("\\") }
+            out.append(character)
+        }
+        return out + "\""
+    }
+
+    /// printf("%.Nf").
+    static func fixed(_ value: Double, digits: Int) -> String {
+        var scaled = (value * pow10(digits)).rounded()
+        if scaled < 0 { scaled = 0 }
+        let whole = Int(scaled / pow10(digits))
+        let fraction = Int(scaled - Double(whole) * pow10(digits))
+        let fractionText = String(fraction)
+        return "\(whole)." + String(repeating: "0", count: max(0, digits - fractionText.count)) + fractionText
+    }
+
+    static func pow10(_ digits: Int) -> Double { (0..<digits).reduce(1.0) { result, _ in result * 10 } }
 
     func hex(_ value: UInt32) -> String { "0x" + String(value, radix: 16) }
 

@@ -141,6 +141,7 @@ enum SystemNames {
         switch kind {
         case .uid: getpwnam(name).map { $0.pointee.pw_uid }
         case .gid: getgrnam(name).map { $0.pointee.gr_gid }
+        case .socketExists: nil
         }
     }
 }

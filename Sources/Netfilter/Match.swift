@@ -10,9 +10,30 @@ public enum Match: Hashable, Sendable {
     case conntrack(ConntrackMatch)
     case mark(MarkMatch)
     case connmark(ConnmarkMatch)
+    case comment(CommentMatch)
+    case statistic(StatisticMatch)
+    case addrType(AddrTypeMatch)
+    case state(StateMatch)
+    case icmp(ICMPMatch)
+    case tcpFlags(TCPFlagsMatch)
+    case ipRange(IPRangeMatch)
+    case pktType(PktTypeMatch)
+    case socket(SocketMatch)
+    /// `-m tcp` (or udp, icmp…) loaded without options of its own.
+    case moduleOnly(String)
 
     public var arguments: [String] {
         switch self {
+        case .comment(let match): match.arguments
+        case .statistic(let match): match.arguments
+        case .addrType(let match): match.arguments
+        case .state(let match): match.arguments
+        case .icmp(let match): match.arguments
+        case .tcpFlags(let match): match.arguments
+        case .ipRange(let match): match.arguments
+        case .pktType(let match): match.arguments
+        case .socket(let match): match.arguments
+        case .moduleOnly(let name): ["-m", name]
         case .protocol(let match): match.arguments
         case .address(let match): match.arguments
         case .interface(let match): match.arguments

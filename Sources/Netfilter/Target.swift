@@ -15,6 +15,13 @@ public enum Target: Hashable, Sendable {
     case connmark(ConnmarkTarget)
     case ct(CTTarget)
     case nflog(NFLogTarget)
+    case nat(NATTarget)
+    case reject(RejectTarget)
+    case log(LogTarget)
+    /// `-j NOTRACK` (raw): the older spelling of `-j CT --notrack`.
+    case notrack
+    /// `-j TRACE` (raw): log every rule the packet meets.
+    case trace
 
     public var arguments: [String] {
         switch self {
@@ -30,6 +37,11 @@ public enum Target: Hashable, Sendable {
         case .connmark(let target): ["-j", "CONNMARK"] + target.arguments
         case .ct(let target): ["-j", "CT"] + target.arguments
         case .nflog(let target): ["-j", "NFLOG"] + target.arguments
+        case .nat(let target): ["-j", target.kind.rawValue] + target.arguments
+        case .reject(let target): ["-j", "REJECT"] + target.arguments
+        case .log(let target): ["-j", "LOG"] + target.arguments
+        case .notrack: ["-j", "NOTRACK"]
+        case .trace: ["-j", "TRACE"]
         }
     }
 
@@ -44,7 +56,10 @@ public enum Target: Hashable, Sendable {
     /// Tables whose `checkentry` accepts the target (`nil`: any table).
     public var validTables: Set<Table>? {
         switch self {
-        case .accept, .drop, .return, .jump, .goto, .countOnly, .nflog, .mark, .connmark: nil
+        case .accept, .drop, .return, .jump, .goto, .countOnly, .nflog, .mark, .connmark, .log: nil
+        case .nat: [.nat]
+        case .reject: [.filter, .mangle, .raw, .security]
+        case .notrack, .trace: [.raw]
         case .redirect: [.nat]
         case .tproxy: [.mangle]
         case .ct: [.raw]

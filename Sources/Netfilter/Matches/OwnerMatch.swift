@@ -4,6 +4,8 @@ public struct OwnerMatch: Hashable, Sendable {
     public enum Kind: String, Hashable, Sendable {
         case uid = "--uid-owner"
         case gid = "--gid-owner"
+        /// `--socket-exists`: takes no value (`id` is empty).
+        case socketExists = "--socket-exists"
     }
 
     public var kind: Kind
@@ -20,7 +22,10 @@ public struct OwnerMatch: Hashable, Sendable {
         self.module = module
     }
 
-    public var arguments: [String] { module.prefix("owner") + negation.prefix + [kind.rawValue, id.text] }
+    public var arguments: [String] {
+        module.prefix("owner") + negation.prefix
+            + (kind == .socketExists ? [kind.rawValue] : [kind.rawValue, id.text])
+    }
 
     public static let validHooks: Set<ChainName> = [.output, .postrouting]
 }
