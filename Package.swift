@@ -43,6 +43,7 @@ let package = Package(
         .testTarget(
             name: "IptablesSaveTests",
             dependencies: ["IptablesSave", "Netfilter", "PacketModel", "IstioCapture", "IstioIptablesCLI"],
+            exclude: ["Fixtures"],
             swiftSettings: strict),
         .testTarget(
             name: "IstioCaptureTests", dependencies: ["IstioCapture", "Netfilter", "PacketModel"],

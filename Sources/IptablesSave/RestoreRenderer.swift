@@ -45,9 +45,7 @@ public enum RestoreRenderer {
     /// Quotes a word that would not survive splitting (`--comment "a b"`).
     static func quoteWord(_ word: String) -> String {
         // Already quoted as a whole (NFLOG prefixes as Istio ≤1.23 wrote them).
-        if word.count >= 2 && word.hasPrefix("\"") && word.hasSuffix("\"")
-            && !word.dropFirst().dropLast().contains("\"")
-        {
+        if word.count >= 2 && word.hasPrefix("\"") && word.hasSuffix("\"") {
             return word
         }
         guard word.isEmpty || word.contains(where: { $0 == " " || $0 == "\t" || $0 == "\"" || $0 == "'" })

@@ -166,7 +166,18 @@ struct RuleParser {
     func moduleOption(_ token: Token, _ state: inout State) throws {
         let spelling: ModuleSpelling
         let module: String
-        if let loaded = state.module {
+        let protocolOptions: [String: Set<String>] = [
+            "tcp": ["--dport", "--sport", "--destination-port", "--source-port", "--syn", "--tcp-flags"],
+            "udp": ["--dport", "--sport", "--destination-port", "--source-port"],
+            "icmp": ["--icmp-type"], "icmp6": ["--icmpv6-type"], "icmpv6": ["--icmpv6-type"],
+            "ipv6-icmp": ["--icmpv6-type"],
+        ]
+        // iptables offers an option to every loaded match: the protocol's own match takes its
+        // options even after another `-m` (`-p tcp -m owner --uid-owner 1 --dport 80`).
+        let protocolTakesIt =
+            state.protocolName.flatMap { protocolOptions[$0] }?.contains(token.text) ?? false
+            && !(state.module.flatMap { protocolOptions[$0] }?.contains(token.text) ?? false)
+        if let loaded = state.module, !protocolTakesIt {
             module = loaded
             spelling = state.moduleOptionsSeen == 0 ? .explicit : .continuation
         } else if let proto = state.protocolName,

@@ -32,6 +32,8 @@ struct RulesCommand: ParsableCommand {
     enum Format: String, ExpressibleByArgument {
         case restore
         case save
+        case json
+        case dot
     }
 
     @Option(help: "iptables-save / iptables-restore text for IPv4.")
@@ -40,7 +42,7 @@ struct RulesCommand: ParsableCommand {
     @Option(help: "iptables-save / iptables-restore text for IPv6.")
     var rules6: String?
 
-    @Option(help: "restore or save.")
+    @Option(help: "restore, save, json (schema iptsim.rules/v1) or dot (Graphviz).")
     var format: Format = .restore
 
     @Option(help: "Only this family: ipv4 or ipv6.")
@@ -117,18 +119,25 @@ public enum RulesReport {
         if let family { documents = documents.filter { $0.family.rawValue == family } }
         let renderer = SaveRenderer(resolveOwner: SystemNames.resolve, banner: banner ? "iptsim" : nil)
         for (index, document) in documents.enumerated() {
-            if index > 0 { output.stdout += "# \(document.family == .ipv4 ? "iptables" : "ip6tables")\n" }
-            switch format {
-            case "save":
-                do {
-                    output.stdout += renderer.render(try RuleTables(document))
-                } catch {
-                    output.stderr += "error: \(error)\n"
-                    output.exitCode = 1
-                    return output
-                }
-            default:
+            if index > 0 && format != "json" && format != "dot" {
+                output.stdout += "# \(document.family == .ipv4 ? "iptables" : "ip6tables")\n"
+            }
+            if format == "restore" {
                 output.stdout += RestoreRenderer.render(document)
+                continue
+            }
+            let tables: RuleTables
+            do {
+                tables = try RuleTables(document)
+            } catch {
+                output.stderr += "error: \(error)\n"
+                output.exitCode = 1
+                return output
+            }
+            switch format {
+            case "json": output.stdout += JSONRenderer(save: renderer).render(tables)
+            case "dot": output.stdout += DOTRenderer().render(tables)
+            default: output.stdout += renderer.render(tables)
             }
         }
         return output
