@@ -93,12 +93,12 @@ else
     echo "SKIPPED: corpus not found at $CORPUS (it lives in ../shared/, next to this checkout)"
 fi
 
-log "kernel: generated rules loaded by the real iptables-restore"
+log "kernel: every rule set loaded by the real iptables-restore, its iptables-save compared with ours, applied and cleaned up"
 if [ "$(id -u)" = 0 ] && command -v iptables-restore >/dev/null 2>&1; then
     # shellcheck disable=SC2086
     tools/restore-check --corpus "$CORPUS" $RESTORE_RELEASES >"$tmp/restore.log" 2>&1
     grep -E '^FAIL' "$tmp/restore.log" | head -20
-    echo "rule sets loaded: $(tail -1 "$tmp/restore.log")"
+    echo "rule sets loaded and compared with the real iptables-save: $(grep -c "^PASS [0-9lf]" "$tmp/restore.log") passed of $(grep -c "^\(PASS\|FAIL\) [0-9lf]" "$tmp/restore.log"); all checks: $(tail -1 "$tmp/restore.log")"
     add_counts "$tmp/restore.log"
 else
     echo "SKIPPED: needs root and iptables"

@@ -134,6 +134,13 @@ public enum RulesReport {
                 output.exitCode = 1
                 return output
             }
+            // What the kernel would refuse to load (iptables-restore: "Invalid argument").
+            let problems = HookValidation.problems(tables)
+            if !problems.isEmpty {
+                for problem in problems { output.stderr += "error: \(problem)\n" }
+                output.exitCode = 1
+                return output
+            }
             switch format {
             case "json": output.stdout += JSONRenderer(save: renderer).render(tables)
             case "dot": output.stdout += DOTRenderer().render(tables)

@@ -111,6 +111,22 @@ func saveForm(_ text: String, _ family: IPFamily) throws -> String {
                 "-A OUTPUT -p tcp -m owner --uid-owner 1 -m tcp --dport 80 -j ACCEPT"))
     }
 
+    @Test func hooksAreCheckedThroughJumpsAsTheKernelDoes() throws {
+        // The kernel refused this rule set (RULE_APPEND failed): owner reached from PREROUTING.
+        let text = "*mangle\n:X - [0:0]\n-A X -m owner --uid-owner 1 -j RETURN\n-A PREROUTING -g X\nCOMMIT\n"
+        let problems = HookValidation.problems(try RuleTables(try RestoreParser.parse(text).get()))
+        #expect(
+            problems == [
+                "mangle X rule 1: the owner match only works in OUTPUT and POSTROUTING (reached from PREROUTING)"
+            ])
+        let fine = "*mangle\n:X - [0:0]\n-A X -m owner --uid-owner 1 -j RETURN\n-A OUTPUT -g X\nCOMMIT\n"
+        #expect(HookValidation.problems(try RuleTables(try RestoreParser.parse(fine).get())).isEmpty)
+        for name in ["every-extension.rules", "kube-proxy.iptables-save"] {
+            #expect(
+                HookValidation.problems(try RuleTables(try RestoreParser.parse(fixture(name)).get())).isEmpty)
+        }
+    }
+
     @Test func missingChainIsReportedWhenTablesAreBuilt() throws {
         let document = try RestoreParser.parse("*nat\n-A NOPE -j RETURN\nCOMMIT\n").get()
         #expect(throws: TablesError.self) { try RuleTables(document) }
