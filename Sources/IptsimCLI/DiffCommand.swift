@@ -11,11 +11,8 @@ struct DiffCommand: ParsableCommand {
         commandName: "diff",
         abstract: "What changed between the rules two Istio releases write for the same command line.",
         discussion: """
-            Both releases get the same istio-iptables arguments (after `--`) and the same environment.
-            Rules are compared chain by chain in the order the kernel holds them (after every -I):
-            added, removed, moved (within a chain, or to another chain). Then what the changes mean
-            for traffic. Pass --enable-ipv6=true|false among the arguments to make the comparison
-            independent of this machine's interfaces.
+            Both releases get the same istio-iptables arguments (after `--`) and the same environment. Rules are compared chain by chain in the order the kernel holds them (after every -I):
+            added, removed, moved (within a chain, or to another chain). Then what the changes mean for traffic. Pass --enable-ipv6=true|false among the arguments to make the comparison independent of this machine's interfaces.
 
             Examples:
               iptsim diff --from 1.10.0 --to 1.30 -- -p 15001 -z 15006 -u 1337 -m REDIRECT -i '*' -x "" -b '*' -d 15090,15021,15020

@@ -16,13 +16,9 @@ struct RulesCommand: ParsableCommand {
         commandName: "rules",
         abstract: "Show a pod's rule table, as iptables-restore input or exactly as iptables-save prints it.",
         discussion: """
-            SOURCE is --rules FILE (iptables-save output or iptables-restore input; --rules6 FILE for
-            IPv6), or istio-iptables arguments after `--`.
+            SOURCE is --rules FILE (iptables-save output or iptables-restore input; --rules6 FILE for IPv6), or istio-iptables arguments after `--`.
 
-            --format restore prints the statements as written (Istio's style for generated rules);
-            --format save prints what `iptables-save` shows once they are loaded into an empty
-            namespace: normalised options, hex marks, sorted user chains, [0:0] counters. User and
-            group names are resolved with this machine's /etc/passwd and /etc/group, as iptables does.
+            --format restore prints the statements as written (Istio's style for generated rules); --format save prints what `iptables-save` shows once they are loaded into an empty namespace: normalised options, hex marks, sorted user chains, [0:0] counters. User and group names are resolved with this machine's /etc/passwd and /etc/group, as iptables does.
 
             Examples:
               iptsim rules --format save -- -p 15001 -z 15006 -u 1337 -m REDIRECT -i '*' -b '*' --enable-ipv6=false

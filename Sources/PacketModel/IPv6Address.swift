@@ -160,28 +160,32 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
     /// shortened to `::`, and v4-mapped addresses as `::ffff:a.b.c.d`.
     public var description: String {
         if let mapped = mappedIPv4 { return "::ffff:\(mapped)" }
-        let groups = self.groups
-        var bestStart = -1
-        var bestLength = 0
-        var runStart = -1
+        return Self.hexText(groups, elide: longestZeroRun(groups))
+    }
+
+    /// The first longest run (at least two) of zero groups: the one `::` replaces.
+    func longestZeroRun(_ groups: [UInt16]) -> (start: Int, length: Int)? {
+        var best: (start: Int, length: Int)?
+        var runStart: Int?
         for index in 0...8 {
             if index < 8 && groups[index] == 0 {
-                if runStart < 0 { runStart = index }
-            } else if runStart >= 0 {
-                let length = index - runStart
-                if length > bestLength && length >= 2 {
-                    bestStart = runStart
-                    bestLength = length
-                }
-                runStart = -1
+                if runStart == nil { runStart = index }
+            } else if let start = runStart {
+                let length = index - start
+                if length >= 2 && length > (best?.length ?? 0) { best = (start, length) }
+                runStart = nil
             }
         }
+        return best
+    }
+
+    static func hexText(_ groups: [UInt16], elide run: (start: Int, length: Int)?) -> String {
         var out = ""
         var index = 0
         while index < 8 {
-            if index == bestStart {
+            if let run, index == run.start {
                 out += "::"
-                index += bestLength
+                index += run.length
                 continue
             }
             if !out.isEmpty && !out.hasSuffix(":") { out += ":" }
@@ -196,38 +200,12 @@ public struct IPv6Address: Hashable, Comparable, Sendable, CustomStringConvertib
     /// one ends in dotted IPv4 (`::127.0.0.53`, `::ffff:10.0.0.1`).
     public var inetNtopDescription: String {
         let groups = self.groups
-        var bestStart = -1
-        var bestLength = 0
-        var runStart = -1
-        for index in 0...8 {
-            if index < 8 && groups[index] == 0 {
-                if runStart < 0 { runStart = index }
-            } else if runStart >= 0 {
-                let length = index - runStart
-                if length > bestLength && length >= 2 {
-                    bestStart = runStart
-                    bestLength = length
-                }
-                runStart = -1
-            }
-        }
-        if bestStart == 0 && (bestLength == 6 || (bestLength == 5 && groups[5] == 0xffff)) {
+        let run = longestZeroRun(groups)
+        if let run, run.start == 0, run.length == 6 || (run.length == 5 && groups[5] == 0xffff) {
             let v4 = IPv4Address(UInt32(groups[6]) << 16 | UInt32(groups[7]))
-            return (bestLength == 6 ? "::" : "::ffff:") + v4.description
+            return (run.length == 6 ? "::" : "::ffff:") + v4.description
         }
-        var out = ""
-        var index = 0
-        while index < 8 {
-            if index == bestStart {
-                out += "::"
-                index += bestLength
-                continue
-            }
-            if !out.isEmpty && !out.hasSuffix(":") { out += ":" }
-            out += String(groups[index], radix: 16)
-            index += 1
-        }
-        return out
+        return Self.hexText(groups, elide: run)
     }
 
     public static func < (lhs: IPv6Address, rhs: IPv6Address) -> Bool {

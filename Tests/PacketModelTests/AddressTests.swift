@@ -96,3 +96,15 @@ import Testing
         #expect(PortSpec("70000").text == "70000")
     }
 }
+
+@Suite struct InetNtopTests {
+    /// glibc's inet_ntop, which iptables-save prints with (checked against ip6tables-save).
+    @Test(arguments: [
+        ("::127.0.0.53", "::127.0.0.53"), ("::6", "::6"), ("::1", "::1"), ("::", "::"),
+        ("::ffff:10.0.0.1", "::ffff:10.0.0.1"),
+        ("fd00::1", "fd00::1"), ("2001:db8::", "2001:db8::"), ("::1:0:0:1", "::1:0:0:1"),
+    ])
+    func printsLikeGlibc(_ text: String, _ expected: String) throws {
+        #expect(try IPv6Address.parse(text).get().inetNtopDescription == expected)
+    }
+}
