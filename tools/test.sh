@@ -5,6 +5,7 @@
 #   2. builds, runs `swift test`
 #   3. runs the upstream corpus (../shared/istio-iptables-corpus) with check.py --strict
 #   4. as root: loads the generated rules into fresh network namespaces (tools/restore-check)
+#   5. the simulator against the kernel on Tests/Scenarios (tools/scenario-check; live as root)
 #
 # Each test counts once: every swift test, every corpus case, every rule set loaded.
 set -u
@@ -36,6 +37,7 @@ command -v iptables-restore >/dev/null 2>&1 || missing+=(iptables)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v tcpdump >/dev/null 2>&1 || missing+=(tcpdump)
 command -v tshark >/dev/null 2>&1 || missing+=(tshark)
+command -v conntrack >/dev/null 2>&1 || missing+=(conntrack)
 [ -e /usr/include/pcap/pcap.h ] || missing+=(libpcap-dev)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
@@ -103,6 +105,11 @@ if [ "$(id -u)" = 0 ] && command -v iptables-restore >/dev/null 2>&1; then
 else
     echo "SKIPPED: needs root and iptables"
 fi
+
+log "simulator vs kernel: Tests/Scenarios (live kernel-check as root, recorded results otherwise)"
+tools/scenario-check >"$tmp/scenarios.log" 2>&1
+grep -E "^(FAIL|  |flows|scenario-check)" "$tmp/scenarios.log" | head -30
+add_counts "$tmp/scenarios.log"
 
 echo
 echo "$passed passed, $failed failed"
