@@ -37,7 +37,9 @@ public struct Simulator {
         switch flow.direction {
         case .outbound:
             let outInterface = environment.isPodLocal(flow.destination) ? "lo" : "eth0"
-            let source = flow.source ?? environment.podAddress
+            // Source selection: the loopback routes carry `src 127.0.0.1` (`::1`); everything
+            // else, the pod address included, leaves from the pod address.
+            let source = flow.source ?? (flow.destination.isLoopback ? loopback : environment.podAddress)
             packet = PacketHeader(
                 proto: flow.proto, source: source, sourcePort: flow.sourcePort, destination: flow.destination,
                 destinationPort: flow.destinationPort, tcpFlags: flow.proto == .tcp ? ["SYN"] : [])
