@@ -198,6 +198,8 @@ public struct RuleSetResult: Sendable {
     public let rules: GeneratedRules
     /// Warnings and notices the command line would print.
     public let warnings: [String]
+    /// Each setting's text as given or defaulted (flag names, env-only names), for explanations.
+    public let settings: [String: String]
 }
 
 /// A command line that produces no rules, with upstream's message and exit status.
@@ -221,7 +223,7 @@ extension IstioIptablesCommand {
             return .success(
                 RuleSetResult(
                     release: invocation.release, config: invocation.config, rules: rules,
-                    warnings: invocation.notices + invocation.warnings))
+                    warnings: invocation.notices + invocation.warnings, settings: invocation.raw))
         }
     }
 }

@@ -35,6 +35,8 @@ public struct PodEnvironment: Sendable {
     /// `ip rule add fwmark M lookup T` + `ip route add local default dev lo table T`: marks that
     /// make a packet local whatever its destination.
     public var localDeliveryMarks: [(mark: UInt32, mask: UInt32)]
+    /// Traces: the peer stands for every remote host.
+    public var peerOwnsEverything = false
 
     public init(
         podAddress: IPAddress, peerAddress: IPAddress, prefixLength: Int = 24,

@@ -15,7 +15,7 @@ public struct Simulator {
         self.environment = environment
     }
 
-    static func text(_ address: IPAddress, _ port: UInt16) -> String {
+    public static func text(_ address: IPAddress, _ port: UInt16) -> String {
         address.family == .ipv6 ? "[\(address)]:\(port)" : "\(address):\(port)"
     }
 
@@ -105,7 +105,7 @@ public struct Simulator {
                     natMatched, walks)
             }
             // Out through eth0 to the peer.
-            guard environment.isPeer(packet.destination) else {
+            guard environment.isPeer(packet.destination) || environment.peerOwnsEverything else {
                 return result(flow, .error("timeout"), natMatched, walks)
             }
             return result(
@@ -192,16 +192,18 @@ public struct Simulator {
         transparent tproxy: TProxyTarget?
     ) -> FlowOutcome {
         let port = tproxy?.onPort.port ?? packet.destinationPort
-        let candidates = listeners.filter {
-            $0.port == port && $0.proto == packet.proto
-                && ($0.bind == nil || $0.bind == packet.destination || tproxy != nil)
-        }
+        // Port 0 stands for "a socket on every port" (the app, or any remote host, in traces).
+        let candidates =
+            listeners.filter {
+                $0.port == port && $0.proto == packet.proto
+                    && ($0.bind == nil || $0.bind == packet.destination || tproxy != nil)
+            } + listeners.filter { $0.port == 0 && $0.proto == packet.proto && tproxy == nil }
         guard let listener = candidates.first else {
             return .error(packet.proto == .tcp ? (tproxy != nil ? "timeout" : "refused") : "timeout")
         }
         if tproxy != nil && !listener.transparent { return .error("timeout") }
         return .accepted(
-            namespace: namespace, port: listener.port, proto: packet.proto,
+            namespace: namespace, port: listener.port == 0 ? port : listener.port, proto: packet.proto,
             local: Self.text(packet.destination, packet.destinationPort),
             originalDestination: originalDestination, source: packet.source.description)
     }
