@@ -38,16 +38,9 @@ public struct DryRunOutput {
         return text
     }
 
-    /// The lines upstream's test stub records (`DependenciesStub.ExecutedAll`): the apply
-    /// procedure run against an empty machine, command by command, restore input line by line.
-    public var transcript: [String] {
-        var recorder = RecordingExecutor()
-        _ = ApplyProcedure(release: release, rules: rules, enableIPv6: enableIPv6, settings: apply).execute(
-            &recorder)
-        return recorder.lines
-    }
-
-    public func golden(_ format: GoldenFormat) -> [String] {
+    /// What `--golden-format` prints; `transcript` is what the apply procedure recorded against
+    /// a `RecordingExecutor` (upstream's DependenciesStub.ExecutedAll).
+    public func golden(_ format: GoldenFormat, recorded transcript: [String]) -> [String] {
         switch format {
         case .commandsV4: RuleText.commands(rules.v4, family: .ipv4)
         case .commandsV6: RuleText.commands(rules.v6, family: .ipv6)

@@ -97,7 +97,7 @@ public struct RuleSetDiff: Sendable {
     }
 
     /// Indexes of `a` and of `b` outside their longest common subsequence.
-    static func lcsDifference(_ a: [String], _ b: [String]) -> ([Int], [Int]) {
+    public static func lcsDifference(_ a: [String], _ b: [String]) -> ([Int], [Int]) {
         var table = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
         for i in stride(from: a.count - 1, through: 0, by: -1) {
             for j in stride(from: b.count - 1, through: 0, by: -1) {

@@ -132,7 +132,7 @@ public struct IstioIptablesCommand {
                 return output
             }
             if let format = invocation.goldenFormat {
-                let lines = format == .transcript ? recorder.lines : printed.golden(format)
+                let lines = printed.golden(format, recorded: recorder.lines)
                 output.stdout = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
                 return output
             }

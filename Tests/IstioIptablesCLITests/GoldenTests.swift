@@ -83,30 +83,10 @@ func writeText(_ path: String, _ text: String) throws {
 
 struct FixtureError: Error { let path: String }
 
-/// `-expected` / `+actual` lines where the two texts differ (a small LCS diff).
+/// `-expected` / `+actual` lines where the two texts differ (RuleSetDiff's LCS).
 func lineDiff(_ expected: String, _ actual: String) -> String {
     let a = expected.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     let b = actual.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    var table = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
-    for i in stride(from: a.count - 1, through: 0, by: -1) {
-        for j in stride(from: b.count - 1, through: 0, by: -1) {
-            table[i][j] = a[i] == b[j] ? table[i + 1][j + 1] + 1 : max(table[i + 1][j], table[i][j + 1])
-        }
-    }
-    var lines: [String] = []
-    var i = 0
-    var j = 0
-    while i < a.count || j < b.count {
-        if i < a.count && j < b.count && a[i] == b[j] {
-            i += 1
-            j += 1
-        } else if j < b.count && (i == a.count || table[i][j + 1] >= table[i + 1][j]) {
-            lines.append("+\(b[j])")
-            j += 1
-        } else {
-            lines.append("-\(a[i])")
-            i += 1
-        }
-    }
-    return lines.joined(separator: "\n")
+    let (onlyA, onlyB) = RuleSetDiff.lcsDifference(a, b)
+    return (onlyA.map { "-\(a[$0])" } + onlyB.map { "+\(b[$0])" }).joined(separator: "\n")
 }

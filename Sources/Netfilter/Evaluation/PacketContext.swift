@@ -2,7 +2,7 @@ import PacketModel
 
 /// Everything about a packet at one hook that a match may consult besides its headers: where it
 /// came in or goes out, its marks, its conntrack entry, the socket that sent it.
-public struct PacketContext: Hashable, Sendable {
+public struct PacketContext: Sendable {
     public var hook: ChainName
     public var inInterface: String?
     public var outInterface: String?
@@ -49,16 +49,4 @@ public struct PacketContext: Hashable, Sendable {
         self.linkType = linkType
     }
 
-    public static func == (lhs: PacketContext, rhs: PacketContext) -> Bool {
-        lhs.hook == rhs.hook && lhs.inInterface == rhs.inInterface && lhs.outInterface == rhs.outInterface
-            && lhs.mark == rhs.mark && lhs.connectionMark == rhs.connectionMark
-            && lhs.conntrackState == rhs.conntrackState
-            && lhs.socketUID == rhs.socketUID && lhs.socketGID == rhs.socketGID
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(hook)
-        hasher.combine(mark)
-        hasher.combine(socketUID)
-    }
 }

@@ -168,19 +168,11 @@ public struct Simulator {
                     return result(flow, .error("timeout"), natMatched, walks)
                 }
             }
-            if let tproxy {
-                return result(
-                    flow,
-                    deliver(
-                        packet, in: "pod", listeners: environment.listeners,
-                        originalDestination: originalDestination, transparent: tproxy),
-                    natMatched, walks)
-            }
             return result(
                 flow,
                 deliver(
                     packet, in: "pod", listeners: environment.listeners,
-                    originalDestination: originalDestination, transparent: nil),
+                    originalDestination: originalDestination, transparent: tproxy),
                 natMatched, walks)
         }
     }
