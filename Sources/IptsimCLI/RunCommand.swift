@@ -107,7 +107,7 @@ public enum ScenarioRunner {
                 destination: address(flowObject["dst"], "dst"),
                 destinationPort: UInt16(flowObject["dport"] as? Int ?? 0),
                 source: (flowObject["src"] as? String).flatMap { try? IPAddress.parse($0).get() },
-                sourcePort: UInt16(flowObject["sport"] as? Int ?? 40000),
+                sourcePort: UInt16(flowObject["sport"] as? Int ?? 0),
                 uid: UInt32(flowObject["uid"] as? Int ?? 0),
                 gid: (flowObject["gid"] as? Int).map(UInt32.init),
                 mark: UInt32(flowObject["mark"] as? Int ?? 0))

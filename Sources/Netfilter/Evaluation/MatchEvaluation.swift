@@ -22,8 +22,9 @@ extension Match {
             case .gid: hit = context.socketGID.map { match.id.range?.contains($0) ?? false } ?? false
             case .socketExists: hit = context.socketUID != nil
             }
-            // Without a socket the owner match fails whatever its negation (xt_owner).
-            if context.socketUID == nil && match.kind != .socketExists { return false }
+            // Without a socket (a RST, an ICMP error, a forwarded packet) `owner_mt` returns
+            // `(match ^ invert) == 0`: a negated test holds, a plain one fails.
+            if context.socketUID == nil { return match.negation.isInverted }
             return hit != match.negation.isInverted
         case .conntrack(let match):
             if !match.states.isEmpty

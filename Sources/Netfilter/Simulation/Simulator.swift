@@ -1,18 +1,27 @@
 import PacketModel
 
-/// Walks a flow's first packet through the pod's netfilter hooks in the kernel's order and
-/// lands it on the socket the kernel would pick. Locally generated: OUTPUT (raw, mangle, nat,
-/// filter) with re-routing after NAT or a mark change, then POSTROUTING (mangle, nat); looped
-/// back over lo it meets PREROUTING and INPUT again, but nat only once per connection.
-/// Arriving on eth0: PREROUTING (raw, mangle, nat), the routing decision (with fwmark policy
-/// routing for TPROXY), then INPUT (mangle, filter, nat).
-public struct Simulator {
-    public let rules: any RuleLookup
-    public let environment: PodEnvironment
+/// Runs flows through a `Network` as whole exchanges, the way the sockets of
+/// tools/kernel-check do: TCP connect (SYN, SYN-ACK, ACK), a line of data each way, FIN both
+/// ways; a UDP datagram and its answer from the receiving socket; or one raw TCP segment.
+/// Conntrack and sockets persist from flow to flow, as in the kernel's namespaces.
+public final class Simulator {
+    public private(set) var network: Network
+    /// The host whose rules are traced (`nat_trace`, `walks`).
+    public let podHost = "pod"
+    var nextPort: UInt16 = 40000
+    var flowCount = 0
+    var packets: [String] = []
 
-    public init(rules: any RuleLookup, environment: PodEnvironment) {
-        self.rules = rules
-        self.environment = environment
+    public init(network: Network) {
+        self.network = network
+    }
+
+    /// The pod of `environment` with one rule set (its family is the pod address's).
+    public convenience init(rules: any RuleLookup & Sendable, environment: PodEnvironment) {
+        let network =
+            (try? environment.network(rules: [environment.podAddress.family: rules]))
+            ?? Network(hosts: [Host(name: "pod")])
+        self.init(network: network)
     }
 
     public static func text(_ address: IPAddress, _ port: UInt16) -> String {
@@ -20,205 +29,303 @@ public struct Simulator {
     }
 
     public func run(_ flow: Flow) -> FlowResult {
-        var walks: [(ChainName, Walk)] = []
-        let walker = ChainWalker(rules: rules)
-        var packet: PacketHeader
-        var context: PacketContext
-        let loopback: IPAddress = environment.podAddress.family == .ipv4 ? .v4(.loopback) : .v6(.loopback)
-        var natMatched: [(ChainName, Rule)] = []
-
-        func record(_ hook: ChainName, _ table: Table, _ walk: Walk) {
-            walks.append((hook, walk))
-            if table == .nat {
-                for step in walk.steps where step.matched { natMatched.append((step.chain, step.rule)) }
+        flowCount += 1
+        packets = []
+        let start = network.visits.count
+        let clientHost = flow.direction == .outbound ? podHost : flow.clientNamespace ?? "peer"
+        var replyFrom: String?
+        let outcome: FlowOutcome
+        if let host = network.hosts[clientHost] {
+            let decision = host.routing.decide(flow.destination, mark: flow.mark, isLocal: host.isLocal)
+            if let source = flow.source ?? host.sourceAddress(for: flow.destination, decision) {
+                let port = flow.sourcePort != 0 ? flow.sourcePort : allocatePort()
+                let owner = SocketOwner(uid: flow.uid, gid: flow.gid, groups: flow.groups)
+                let header = PacketHeader(
+                    proto: flow.proto, source: source, sourcePort: port, destination: flow.destination,
+                    destinationPort: flow.destinationPort)
+                if let flags = flow.tcpFlags {
+                    outcome = segment(flow, clientHost, header, flags, owner)
+                } else if flow.proto == .udp {
+                    (outcome, replyFrom) = datagram(flow, clientHost, header, owner)
+                } else {
+                    outcome = connect(flow, clientHost, header, owner)
+                }
+            } else {
+                outcome = .error("errno 101")
             }
+        } else {
+            outcome = .error("no namespace \(clientHost)")
         }
+        let visits = Array(network.visits[start...])
+        network.visits.removeAll(keepingCapacity: true)
+        return result(flow, outcome, replyFrom, visits)
+    }
 
-        switch flow.direction {
-        case .outbound:
-            let outInterface = environment.isPodLocal(flow.destination) ? "lo" : "eth0"
-            // Source selection: the loopback routes carry `src 127.0.0.1` (`::1`); everything
-            // else, the pod address included, leaves from the pod address.
-            let source = flow.source ?? (flow.destination.isLoopback ? loopback : environment.podAddress)
-            packet = PacketHeader(
-                proto: flow.proto, source: source, sourcePort: flow.sourcePort, destination: flow.destination,
-                destinationPort: flow.destinationPort, tcpFlags: flow.proto == .tcp ? ["SYN"] : [])
-            context = PacketContext(
-                hook: .output, outInterface: outInterface, mark: flow.mark, socketUID: flow.uid,
-                socketGID: flow.gid,
-                localAddresses: [environment.podAddress])
-            let originalDestination = Self.text(flow.destination, flow.destinationPort)
-            for table in [Table.raw, .mangle] {
-                let walk = walker.walk(table, hook: .output, packet: packet, context: context)
-                record(.output, table, walk)
-                context.mark = walk.mark
-                context.connectionMark = walk.connectionMark
-                if walk.verdict == .drop || walk.verdict == .policy(.drop) {
-                    return result(flow, .error("eperm"), natMatched, walks)
-                }
-            }
-            let nat = walker.walk(.nat, hook: .output, packet: packet, context: context)
-            record(.output, .nat, nat)
-            var natted = false
-            switch nat.verdict {
-            case .target(.redirect(let redirect)):
-                packet.destination = loopback
-                packet.destinationPort = redirect.ports.range?.lowerBound ?? packet.destinationPort
-                natted = true
-            case .target(.nat(let dnat)) where dnat.kind == .dnat:
-                if let (address, port) = Self.parseEndpoint(dnat.to ?? "") {
-                    packet.destination = address
-                    packet.destinationPort = port ?? packet.destinationPort
-                    natted = true
-                }
-            case .drop, .policy(.drop):
-                return result(flow, .error("eperm"), natMatched, walks)
-            default:
-                break
-            }
-            // Re-routing after NAT: a local destination now leaves through lo.
-            if natted { context.outInterface = environment.isPodLocal(packet.destination) ? "lo" : "eth0" }
-            let filter = walker.walk(.filter, hook: .output, packet: packet, context: context)
-            record(.output, .filter, filter)
-            if filter.verdict == .drop || filter.verdict == .policy(.drop) {
-                return result(flow, .error("eperm"), natMatched, walks)
-            }
-            for table in [Table.mangle, .nat] {
-                let walk = walker.walk(table, hook: .postrouting, packet: packet, context: context)
-                record(.postrouting, table, walk)
-            }
-            if context.outInterface == "lo" {
-                // Looped back: PREROUTING and INPUT without nat (the connection is already set up).
-                var input = context
-                input.hook = .prerouting
-                input.inInterface = "lo"
-                input.outInterface = nil
-                input.socketUID = nil
-                input.socketGID = nil
-                let mangle = walker.walk(.mangle, hook: .prerouting, packet: packet, context: input)
-                record(.prerouting, .mangle, mangle)
-                return result(
-                    flow,
-                    deliver(
-                        packet, in: "pod", listeners: environment.listeners,
-                        originalDestination: originalDestination, transparent: nil),
-                    natMatched, walks)
-            }
-            // Out through eth0 to the peer.
-            guard environment.isPeer(packet.destination) || environment.peerOwnsEverything else {
-                return result(flow, .error("timeout"), natMatched, walks)
-            }
-            return result(
-                flow,
-                deliver(
-                    packet, in: "peer", listeners: environment.peerListeners, originalDestination: nil,
-                    transparent: nil),
-                natMatched, walks)
+    func allocatePort() -> UInt16 {
+        defer { nextPort = nextPort == 60999 ? 40000 : nextPort + 1 }
+        return nextPort
+    }
 
-        case .inbound:
-            let source = flow.source ?? environment.peerAddress
-            packet = PacketHeader(
-                proto: flow.proto, source: source, sourcePort: flow.sourcePort, destination: flow.destination,
-                destinationPort: flow.destinationPort, tcpFlags: flow.proto == .tcp ? ["SYN"] : [])
-            context = PacketContext(
-                hook: .prerouting, inInterface: "eth0", mark: 0, localAddresses: [environment.podAddress])
-            let originalDestination = Self.text(flow.destination, flow.destinationPort)
-            var tproxy: TProxyTarget?
-            for table in [Table.raw, .mangle] {
-                let walk = walker.walk(table, hook: .prerouting, packet: packet, context: context)
-                record(.prerouting, table, walk)
-                context.mark = walk.mark
-                context.connectionMark = walk.connectionMark
-                if case .target(.tproxy(let target)) = walk.verdict {
-                    tproxy = target
-                    if let value = target.mark.value {
-                        let mask = target.mark.mask ?? .max
-                        context.mark = (context.mark & ~mask) ^ value
-                    }
-                }
-                if walk.verdict == .drop || walk.verdict == .policy(.drop) {
-                    return result(flow, .error("timeout"), natMatched, walks)
-                }
-            }
-            let nat = walker.walk(.nat, hook: .prerouting, packet: packet, context: context)
-            record(.prerouting, .nat, nat)
-            if case .target(.redirect(let redirect)) = nat.verdict {
-                // REDIRECT in PREROUTING: the primary address of the incoming interface.
-                packet.destination = environment.podAddress
-                packet.destinationPort = redirect.ports.range?.lowerBound ?? packet.destinationPort
-            } else if case .target(.nat(let dnat)) = nat.verdict, dnat.kind == .dnat,
-                let (address, port) = Self.parseEndpoint(dnat.to ?? "")
+    // MARK: exchanges
+
+    func connect(_ flow: Flow, _ client: String, _ header: PacketHeader, _ owner: SocketOwner) -> FlowOutcome
+    {
+        var syn = header
+        syn.tcpFlags = ["SYN"]
+        let clientSocket = addSocket(
+            client,
+            Socket(
+                role: .client(flow: flowCount), proto: .tcp, local: header.source,
+                localPort: header.sourcePort,
+                remote: header.destination, remotePort: header.destinationPort, owner: owner, mark: flow.mark,
+                transparent: flow.transparent))
+        defer { removeSocket(client, clientSocket) }
+        let fate = send(Packet(header: syn, label: "SYN", mark: flow.mark, owner: owner), from: client)
+        guard case .arrived(let server, _, let arrived) = fate else { return failure(fate) }
+        let target = arrived.assigned ?? network.hosts[server].flatMap { Sockets.lookup($0, arrived.header) }
+        guard case .listener(let listenerIndex)? = target else {
+            // No listener: the stack answers with a RST, which the client sees as "refused".
+            let reset = resetFor(arrived.header)
+            if case .arrived(let host, _, let back) = send(Packet(header: reset, label: "RST"), from: server),
+                host == client, reached(client, back.header, clientSocket)
             {
-                packet.destination = address
-                packet.destinationPort = port ?? packet.destinationPort
+                return .error("refused")
             }
-            // Routing: local if the destination is ours or a policy rule's mark says so.
-            let markRoutesLocally = environment.localDeliveryMarks.contains {
-                context.mark & $0.mask == $0.mark
+            return .error("timeout")
+        }
+        let listener = network.hosts[server]!.listeners[listenerIndex]
+        let listenerOwner = SocketOwner(uid: listener.uid, gid: listener.gid)
+        let accepted = addSocket(
+            server,
+            Socket(
+                role: .accepted(listener: listenerIndex), proto: .tcp, local: arrived.header.destination,
+                localPort: arrived.header.destinationPort, remote: arrived.header.source,
+                remotePort: arrived.header.sourcePort, owner: listenerOwner, mark: 0,
+                transparent: listener.transparent))
+        var synAck = ConnectionTuple(arrived.header).reversed.header
+        synAck.tcpFlags = ["SYN", "ACK"]
+        let answer = send(Packet(header: synAck, label: "SYN-ACK", owner: listenerOwner), from: server)
+        guard case .arrived(let host, _, let back) = answer, host == client,
+            reached(client, back.header, clientSocket)
+        else {
+            if case .arrived(let host, _, let stray) = answer,
+                network.hosts[host].flatMap({ Sockets.lookup($0, stray.header) }) == nil
+            {
+                _ = send(Packet(header: resetFor(stray.header), label: "RST"), from: host)
             }
-            guard environment.isPodLocal(packet.destination) || markRoutesLocally else {
-                return result(flow, .error("timeout"), natMatched, walks)
-            }
-            var input = context
-            input.hook = .input
-            for table in [Table.mangle, .filter, .nat] {
-                let walk = walker.walk(table, hook: .input, packet: packet, context: input)
-                record(.input, table, walk)
-                if table == .filter && (walk.verdict == .drop || walk.verdict == .policy(.drop)) {
-                    return result(flow, .error("timeout"), natMatched, walks)
+            removeSocket(server, accepted)
+            return .error("timeout")
+        }
+        var ack = header
+        ack.tcpFlags = ["ACK"]
+        let handshake = send(Packet(header: ack, label: "ACK", mark: flow.mark, owner: owner), from: client)
+        guard case .arrived(let host2, _, let third) = handshake, host2 == server,
+            reached(server, third.header, accepted)
+        else {
+            removeSocket(server, accepted)
+            return .error("timeout")
+        }
+        let server_ = network.hosts[server]!
+        let socket = server_.sockets[accepted]
+        let outcome = FlowOutcome.accepted(
+            namespace: server, port: listener.port == 0 ? socket.localPort : listener.port, proto: .tcp,
+            local: listener.sees(socket.local!, socket.localPort),
+            originalDestination: listener.dualStack && socket.local!.family == .ipv4
+                ? nil : originalDestination(server_, socket), source: listener.sees(socket.remote!))
+        // The rest of the exchange: a line each way, then FIN both ways.
+        var data = ack
+        data.tcpFlags = ["PSH", "ACK"]
+        _ = send(Packet(header: data, label: "data", mark: flow.mark, owner: owner), from: client)
+        var reply = synAck
+        reply.tcpFlags = ["PSH", "ACK"]
+        _ = send(Packet(header: reply, label: "reply", owner: listenerOwner), from: server)
+        reply.tcpFlags = ["FIN", "ACK"]
+        _ = send(Packet(header: reply, label: "FIN", owner: listenerOwner), from: server)
+        data.tcpFlags = ["FIN", "ACK"]
+        _ = send(Packet(header: data, label: "FIN", mark: flow.mark, owner: owner), from: client)
+        removeSocket(server, accepted)
+        return outcome
+    }
+
+    func datagram(_ flow: Flow, _ client: String, _ header: PacketHeader, _ owner: SocketOwner) -> (
+        FlowOutcome, String?
+    ) {
+        let clientSocket = addSocket(
+            client,
+            Socket(
+                role: .client(flow: flowCount), proto: .udp, local: flow.source, localPort: header.sourcePort,
+                remote: nil, remotePort: 0, owner: owner, mark: flow.mark, transparent: flow.transparent))
+        defer { removeSocket(client, clientSocket) }
+        let fate = send(Packet(header: header, label: "request", mark: flow.mark, owner: owner), from: client)
+        guard case .arrived(let server, _, let arrived) = fate else { return (failure(fate), nil) }
+        let host = network.hosts[server]!
+        let target = arrived.assigned ?? Sockets.lookup(host, arrived.header)
+        guard case .listener(let index)? = target else {
+            portUnreachable(arrived, at: server)
+            return (.error("timeout"), nil)
+        }
+        let listener = host.listeners[index]
+        let port = listener.port == 0 ? arrived.header.destinationPort : listener.port
+        var original: String?
+        if let id = arrived.conntrack?.entry, let entry = host.conntrack[id] {
+            original = Self.text(entry.original.destination, entry.original.destinationPort)
+        }
+        let outcome = FlowOutcome.accepted(
+            namespace: server, port: port, proto: .udp,
+            local: listener.sees(arrived.header.destination, port),
+            originalDestination: original, source: listener.sees(arrived.header.source))
+        // The answer leaves from the bound address, or from the route's choice for a wildcard.
+        let decision = host.routing.decide(arrived.header.source, mark: 0, isLocal: host.isLocal)
+        guard let source = listener.bind ?? host.sourceAddress(for: arrived.header.source, decision) else {
+            return (outcome, nil)
+        }
+        let answer = PacketHeader(
+            proto: .udp, source: source, sourcePort: port, destination: arrived.header.source,
+            destinationPort: arrived.header.sourcePort)
+        let listenerOwner = SocketOwner(uid: listener.uid, gid: listener.gid)
+        let back = send(Packet(header: answer, label: "answer", owner: listenerOwner), from: server)
+        if case .arrived(let returned, _, let packet) = back, returned == client,
+            reached(client, packet.header, clientSocket)
+        {
+            return (outcome, Self.text(packet.header.source, packet.header.sourcePort))
+        }
+        if case .arrived(let returned, _, let packet) = back { portUnreachable(packet, at: returned) }
+        return (outcome, nil)
+    }
+
+    /// One raw segment: a RST coming back means some socket's stack saw it; silence means a
+    /// rule (or the routing) dropped it.
+    func segment(
+        _ flow: Flow, _ client: String, _ header: PacketHeader, _ flags: Set<String>, _ owner: SocketOwner
+    )
+        -> FlowOutcome
+    {
+        var raw = header
+        raw.tcpFlags = flags
+        let fate = send(Packet(header: raw, label: "segment", mark: flow.mark, owner: owner), from: client)
+        guard case .arrived(let server, _, let arrived) = fate else { return failure(fate) }
+        guard !flags.contains("RST") else { return .error("timeout") }
+        let target = arrived.assigned ?? network.hosts[server].flatMap { Sockets.lookup($0, arrived.header) }
+        // A listener answers a bare SYN; anything else without its connection gets a RST.
+        if case .listener? = target, flags == ["SYN"] { return .error("timeout") }
+        if case .socket? = target { return .error("timeout") }
+        if case .arrived(let host, _, _) = send(
+            Packet(header: resetFor(arrived.header), label: "RST"), from: server),
+            host == client
+        {
+            return .error("reset")
+        }
+        return .error("timeout")
+    }
+
+    // MARK: pieces
+
+    func send(_ packet: Packet, from host: String) -> PacketFate {
+        let fate = network.send(packet, from: host)
+        let header = packet.header
+        var line =
+            "\(packet.label) \(header.proto) \(Self.text(header.source, header.sourcePort)) -> "
+            + "\(Self.text(header.destination, header.destinationPort)) from \(host): "
+        switch fate {
+        case .arrived(let at, let interface, let arrived):
+            line += "arrived at \(at) on \(interface) as \(ConnectionTuple(arrived.header))"
+        case .dropped(let at, let reason): line += "dropped at \(at) (\(reason))"
+        case .refusedLocally(let error): line += "refused by the sender's own rules (\(error))"
+        case .unreachable: line += "no route"
+        }
+        packets.append(line)
+        return fate
+    }
+
+    func failure(_ fate: PacketFate) -> FlowOutcome {
+        switch fate {
+        case .refusedLocally(let error): .error(error)
+        case .unreachable: .error("errno 101")
+        case .dropped, .arrived: .error("timeout")
+        }
+    }
+
+    func resetFor(_ header: PacketHeader) -> PacketHeader {
+        var reset = ConnectionTuple(header).reversed.header
+        reset.tcpFlags = header.tcpFlags.contains("ACK") ? ["RST"] : ["RST", "ACK"]
+        return reset
+    }
+
+    /// ICMP port unreachable for a datagram nobody listens to (RELATED to its connection).
+    func portUnreachable(_ packet: Packet, at host: String) {
+        let v4 = packet.header.family == .ipv4
+        let error = PacketHeader(
+            proto: v4 ? .icmp : .icmpv6, source: packet.header.destination, destination: packet.header.source,
+            icmpType: v4 ? 3 : 1, icmpCode: v4 ? 3 : 4)
+        _ = send(
+            Packet(
+                header: error, label: "ICMP port unreachable", icmpOriginal: ConnectionTuple(packet.header)),
+            from: host)
+    }
+
+    func reached(_ host: String, _ header: PacketHeader, _ socket: Int) -> Bool {
+        guard let candidate = network.hosts[host] else { return false }
+        if header.proto == .udp { return Sockets.boundDatagram(candidate, header) == socket }
+        return Sockets.established(candidate, header) == socket
+    }
+
+    func addSocket(_ host: String, _ socket: Socket) -> Int {
+        network.hosts[host]!.sockets.append(socket)
+        return network.hosts[host]!.sockets.count - 1
+    }
+
+    func removeSocket(_ host: String, _ index: Int) {
+        // Indexes stay stable for the sockets of the flow in progress: closed, not removed.
+        network.hosts[host]?.sockets[index].closed = true
+    }
+
+    /// SO_ORIGINAL_DST (`getorigdst`): the zone-0 entry for the socket's tuple, its original
+    /// destination; nil where the namespace tracks nothing.
+    func originalDestination(_ host: Host, _ socket: Socket) -> String? {
+        guard host.tracksConnections, let local = socket.local, let remote = socket.remote else { return nil }
+        let tuple = ConnectionTuple(
+            proto: socket.proto, source: local, sourcePort: socket.localPort, destination: remote,
+            destinationPort: socket.remotePort)
+        guard let (id, _) = host.conntrack.find(tuple, zone: 0), let entry = host.conntrack[id] else {
+            return nil
+        }
+        return Self.text(entry.original.destination, entry.original.destinationPort)
+    }
+
+    func result(_ flow: Flow, _ outcome: FlowOutcome, _ replyFrom: String?, _ visits: [HookVisit])
+        -> FlowResult
+    {
+        let family = flow.destination.family
+        var natMatched: [(ChainName, Rule)] = []
+        for visit in visits
+        where visit.host == podHost && visit.table == .nat && visit.header.family == family {
+            for step in visit.walk.steps where step.matched {
+                if !natMatched.contains(where: { $0.0 == step.chain && $0.1 == step.rule }) {
+                    natMatched.append((step.chain, step.rule))
                 }
             }
-            return result(
-                flow,
-                deliver(
-                    packet, in: "pod", listeners: environment.listeners,
-                    originalDestination: originalDestination, transparent: tproxy),
-                natMatched, walks)
         }
-    }
-
-    /// The socket lookup: TPROXY sends to its on-port listener, which must be transparent;
-    /// otherwise a listener on the destination port bound to the address or the wildcard.
-    func deliver(
-        _ packet: PacketHeader, in namespace: String, listeners: [Listener], originalDestination: String?,
-        transparent tproxy: TProxyTarget?
-    ) -> FlowOutcome {
-        let port = tproxy?.onPort.port ?? packet.destinationPort
-        // Port 0 stands for "a socket on every port" (the app, or any remote host, in traces).
-        let candidates =
-            listeners.filter {
-                $0.port == port && $0.proto == packet.proto
-                    && ($0.bind == nil || $0.bind == packet.destination || tproxy != nil)
-            } + listeners.filter { $0.port == 0 && $0.proto == packet.proto && tproxy == nil }
-        guard let listener = candidates.first else {
-            return .error(packet.proto == .tcp ? (tproxy != nil ? "timeout" : "refused") : "timeout")
+        let rules = network.hosts[podHost]?.rules[family]
+        func position(_ entry: (ChainName, Rule)) -> Int {
+            rules?.rules(.nat, entry.0)?.firstIndex(of: entry.1) ?? 0
         }
-        if tproxy != nil && !listener.transparent { return .error("timeout") }
-        return .accepted(
-            namespace: namespace, port: listener.port == 0 ? port : listener.port, proto: packet.proto,
-            local: Self.text(packet.destination, packet.destinationPort),
-            originalDestination: originalDestination, source: packet.source.description)
-    }
-
-    func result(
-        _ flow: Flow, _ outcome: FlowOutcome, _ nat: [(ChainName, Rule)], _ walks: [(ChainName, Walk)]
-    ) -> FlowResult {
         // iptables-save order: built-in chains in hook order, then user chains by name.
         let builtin: [ChainName] = [.prerouting, .input, .output, .postrouting]
-        let ordered = nat.enumerated().sorted { a, b in
-            let ka = builtin.firstIndex(of: a.element.0) ?? Int.max
-            let kb = builtin.firstIndex(of: b.element.0) ?? Int.max
+        let ordered = natMatched.sorted { a, b in
+            let ka = builtin.firstIndex(of: a.0) ?? Int.max
+            let kb = builtin.firstIndex(of: b.0) ?? Int.max
             if ka != kb { return ka < kb }
-            if a.element.0 != b.element.0 {
-                return a.element.0.rawValue.utf8.lexicographicallyPrecedes(b.element.0.rawValue.utf8)
-            }
-            return position(a.element) < position(b.element)
-        }.map { (chain: $0.element.0, rule: $0.element.1) }
-        return FlowResult(id: flow.id, outcome: outcome, natTrace: ordered, walks: walks)
-    }
-
-    func position(_ entry: (ChainName, Rule)) -> Int {
-        rules.rules(.nat, entry.0)?.firstIndex(of: entry.1) ?? 0
+            if a.0 != b.0 { return a.0.rawValue.utf8.lexicographicallyPrecedes(b.0.rawValue.utf8) }
+            return position(a) < position(b)
+        }.map { (chain: $0.0, rule: $0.1) }
+        let first = visits.first?.packet
+        let walks = visits.filter { $0.host == podHost && $0.packet == first }.map {
+            (hook: $0.hook, walk: $0.walk)
+        }
+        return FlowResult(
+            id: flow.id, outcome: outcome, replyFrom: replyFrom, natTrace: ordered, walks: walks,
+            visits: visits,
+            packets: packets)
     }
 
     /// `A`, `A:P`, `[A6]:P`.
@@ -236,5 +343,13 @@ public struct Simulator {
             return nil
         }
         return (address, parts.count == 2 ? UInt16(parts[1].split(separator: "-")[0]) : nil)
+    }
+}
+
+extension ConnectionTuple {
+    var header: PacketHeader {
+        PacketHeader(
+            proto: proto, source: source, sourcePort: sourcePort, destination: destination,
+            destinationPort: destinationPort)
     }
 }
