@@ -95,7 +95,8 @@ public struct Host: Sendable {
         }
     }
 
-    public var tracksConnections: Bool { !rules.isEmpty }
+    /// Conntrack runs for a family once a table of that family is loaded.
+    public func tracksConnections(_ family: IPFamily) -> Bool { rules[family] != nil }
 
     public func interface(_ name: String) -> NetworkInterface? {
         interfaces.first { $0.name == name }

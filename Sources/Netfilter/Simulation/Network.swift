@@ -24,7 +24,7 @@ public struct Network: Sendable {
         var decision = host.routing.decide(
             packet.header.destination, mark: packet.mark, isLocal: host.isLocal)
         if case .unreachable = decision { return .unreachable }
-        if host.tracksConnections {
+        if host.tracksConnections(packet.header.family) {
             var out = Self.device(decision)
             let raw = walk(hostName, .raw, .output, &packet, in: nil, out: out)
             if raw?.isDrop == true { return .refusedLocally("eperm") }
@@ -64,7 +64,7 @@ public struct Network: Sendable {
         if interfaceName != "lo" && (header.source.isLoopback || header.destination.isLoopback) {
             return .dropped(host: hostName, reason: "martian packet (loopback address on \(interfaceName))")
         }
-        if host.tracksConnections {
+        if host.tracksConnections(packet.header.family) {
             let raw = walk(hostName, .raw, .prerouting, &packet, in: interfaceName, out: nil)
             if raw?.isDrop == true { return .dropped(host: hostName, reason: "raw PREROUTING") }
             attachConntrack(hostName, &packet, raw)
@@ -89,7 +89,7 @@ public struct Network: Sendable {
             packet.header.destination, mark: packet.mark, isLocal: hosts[hostName]!.isLocal)
         switch decision {
         case .local:
-            if hosts[hostName]!.tracksConnections {
+            if hosts[hostName]!.tracksConnections(packet.header.family) {
                 for table in [Table.mangle, .filter, .security] {
                     let verdict = walk(hostName, table, .input, &packet, in: interfaceName, out: nil)
                     if verdict?.isDrop == true
@@ -113,7 +113,7 @@ public struct Network: Sendable {
             }
             packet.hops += 1
             if packet.hops > Self.maxHops { return .dropped(host: hostName, reason: "TTL exceeded") }
-            if hosts[hostName]!.tracksConnections {
+            if hosts[hostName]!.tracksConnections(packet.header.family) {
                 for table in [Table.mangle, .filter, .security] {
                     let verdict = walk(hostName, table, .forward, &packet, in: interfaceName, out: device)
                     if verdict?.isDrop == true {

@@ -282,11 +282,13 @@ public final class Simulator {
     /// SO_ORIGINAL_DST (`getorigdst`): the zone-0 entry for the socket's tuple, its original
     /// destination; nil where the namespace tracks nothing.
     func originalDestination(_ host: Host, _ socket: Socket) -> String? {
-        guard host.tracksConnections, let local = socket.local, let remote = socket.remote else { return nil }
+        guard let local = socket.local, let remote = socket.remote else { return nil }
         let tuple = ConnectionTuple(
             proto: socket.proto, source: local, sourcePort: socket.localPort, destination: remote,
             destinationPort: socket.remotePort)
-        guard let (id, _) = host.conntrack.find(tuple, zone: 0), let entry = host.conntrack[id] else {
+        guard host.tracksConnections(local.family), let (id, _) = host.conntrack.find(tuple, zone: 0),
+            let entry = host.conntrack[id]
+        else {
             return nil
         }
         return Self.text(entry.original.destination, entry.original.destinationPort)
