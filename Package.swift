@@ -39,7 +39,9 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(name: "iptsim", dependencies: ["IptsimCLI"], swiftSettings: strict),
         .testTarget(name: "PacketModelTests", dependencies: ["PacketModel"], swiftSettings: strict),
-        .testTarget(name: "NetfilterTests", dependencies: ["Netfilter"], swiftSettings: strict),
+        .testTarget(
+            name: "NetfilterTests", dependencies: ["Netfilter", "IptablesSave", "PacketModel"],
+            swiftSettings: strict),
         .testTarget(
             name: "IptablesSaveTests",
             dependencies: ["IptablesSave", "Netfilter", "PacketModel", "IstioCapture", "IstioIptablesCLI"],

@@ -181,20 +181,21 @@ public struct Network: Sendable {
     /// looped back over `lo`): CT --zone picks the zone, CT --notrack / NOTRACK untracks.
     mutating func attachConntrack(_ hostName: String, _ packet: inout Packet, _ raw: Walk?) {
         guard packet.conntrack == nil else { return }
+        // The first CT / NOTRACK decides: once a template is attached, later ones do nothing
+        // (`xt_ct_target` returns XT_CONTINUE when the skb already has one).
         var zone: UInt16 = 0
         for effect in raw?.effects ?? [] {
-            switch effect {
-            case .notrack:
+            if case .notrack = effect {
                 packet.conntrack = .untracked
                 return
-            case .ct(let target):
-                if target.notrack {
-                    packet.conntrack = .untracked
-                    return
-                }
-                zone = target.zone ?? zone
-            default: break
             }
+            guard case .ct(let target) = effect else { continue }
+            if target.notrack {
+                packet.conntrack = .untracked
+                return
+            }
+            zone = target.zone ?? 0
+            break
         }
         packet.conntrack = hosts[hostName]!.conntrack.classify(
             packet.header, zone: zone, icmpOriginal: packet.icmpOriginal)
