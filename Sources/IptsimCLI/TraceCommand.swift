@@ -115,17 +115,23 @@ public enum TraceReport {
     static func standardPod(_ pod: IPAddress, _ config: CaptureConfig) -> PodEnvironment {
         let tproxy = config.interceptionMode == .tproxy
         let loopback: IPAddress = pod.family == .ipv4 ? .v4(.loopback) : .v6(.loopback)
+        // An IPv6 pod's sockets are bound to `::`.
+        let dual = pod.family == .ipv6
         var listeners: [Listener] = [
-            Listener(port: config.proxyPort.port ?? 15001, uid: 1337),
+            Listener(port: config.proxyPort.port ?? 15001, uid: 1337, dualStack: dual),
             Listener(
                 port: config.inboundCapturePort.port ?? 15006, uid: tproxy ? 0 : 1337, gid: 1337,
-                transparent: tproxy),
-            Listener(port: 15021, uid: 1337), Listener(port: 15090, uid: 1337),
-            Listener(port: 15020, uid: 1337),
+                transparent: tproxy, dualStack: dual),
+            Listener(port: 15021, uid: 1337, dualStack: dual),
+            Listener(port: 15090, uid: 1337, dualStack: dual),
+            Listener(port: 15020, uid: 1337, dualStack: dual),
             Listener(port: 15053, proto: .udp, uid: 1337, bind: loopback),
             Listener(port: 15053, uid: 1337, bind: loopback),
         ]
-        listeners += [Listener(port: 0, uid: 1000), Listener(port: 0, proto: .udp, uid: 1000)]
+        listeners += [
+            Listener(port: 0, uid: 1000, dualStack: dual),
+            Listener(port: 0, proto: .udp, uid: 1000, dualStack: dual),
+        ]
         // The peer end of eth0: .1 of the pod's /24 (the last group 1 for IPv6).
         let peer: IPAddress
         switch pod {
@@ -139,7 +145,9 @@ public enum TraceReport {
         }
         var environment = PodEnvironment(
             podAddress: pod, peerAddress: peer, listeners: listeners,
-            peerListeners: [Listener(port: 0), Listener(port: 0, proto: .udp)],
+            peerListeners: [
+                Listener(port: 0, dualStack: dual), Listener(port: 0, proto: .udp, dualStack: dual),
+            ],
             localDeliveryMarks: tproxy
                 ? [(config.tproxyMark.value ?? 1337, config.tproxyMark.mask ?? .max)] : [])
         environment.peerOwnsEverything = true
@@ -307,6 +315,13 @@ public enum TraceReport {
                 text += "  because: \(why)\n"
             }
         }
+        if let answer = result.replyFrom {
+            text += "the answer reaches the client from \(answer)\n"
+        } else if case .accepted(_, _, .udp, _, _, _) = result.outcome {
+            text += "the answer never reaches the client\n"
+        }
+        text += "\nexchange:\n" + result.packets.map { "  \($0)\n" }.joined()
+        text += "\nrules met by the first packet in the pod:\n"
         for (hook, walk) in result.walks where !walk.steps.isEmpty {
             text += "\n\(walk.steps[0].table) \(hook):\n"
             for step in walk.steps {
@@ -350,7 +365,7 @@ public enum TraceReport {
         }
         let object: [String: Any] = [
             "schema": "iptsim.trace/v1", "summary": summary(flow, result, config, pod), "outcome": outcome,
-            "steps": steps,
+            "steps": steps, "exchange": result.packets, "reply_from": result.replyFrom ?? NSNull(),
         ]
         let data =
             (try? JSONSerialization.data(
