@@ -323,16 +323,16 @@ public struct Injector: Sendable {
         let via = "so webhook \(webhook.name) calls the injector"
         switch webhook.name {
         case "namespace.sidecar-injector.istio.io":
-            return "namespace \(namespaceName) is labelled istio-injection=enabled , \(via)"
+            return "namespace \(namespaceName) is labelled istio-injection=enabled, \(via)"
         case "rev.namespace.sidecar-injector.istio.io":
             return
-                "namespace \(namespaceName) is labelled istio.io/rev=\(namespaceLabels[AnnotationKey.revisionLabel] ?? "") , \(via)"
+                "namespace \(namespaceName) is labelled istio.io/rev=\(namespaceLabels[AnnotationKey.revisionLabel] ?? ""), \(via)"
         case "rev.object.sidecar-injector.istio.io":
-            return "pod label istio.io/rev=\(podLabels[AnnotationKey.revisionLabel] ?? "") , \(via)"
+            return "pod label istio.io/rev=\(podLabels[AnnotationKey.revisionLabel] ?? ""), \(via)"
         case "object.sidecar-injector.istio.io":
-            return "pod label sidecar.istio.io/inject=true in an unlabelled namespace , \(via)"
+            return "pod label sidecar.istio.io/inject=true in an unlabelled namespace, \(via)"
         default:
-            return "enableNamespacesByDefault selects unlabelled namespaces , \(via)"
+            return "enableNamespacesByDefault selects unlabelled namespaces, \(via)"
         }
     }
 
