@@ -234,6 +234,8 @@ public struct Injector: Sendable {
             useDefault = false
             why = "pod labels match the injector's alwaysInjectSelector (\(selector))"
         }
+        // A choice that did not count (an unreadable value, a label this release ignores) is still worth saying.
+        let aside = useDefault && !why.isEmpty ? "; \(why)" : ""
         let reason: String
         let required: Bool
         switch policy {
@@ -241,13 +243,13 @@ public struct Injector: Sendable {
             required = useDefault ? true : inject
             reason =
                 useDefault
-                ? "\(selected); injector policy enabled (\(policyOrigin)): pods are injected unless they opt out"
+                ? "\(selected); injector policy enabled (\(policyOrigin)): pods are injected unless they opt out\(aside)"
                 : "\(why); \(selected); policy enabled"
         case "disabled":
             required = useDefault ? false : inject
             reason =
                 useDefault
-                ? "injector policy disabled (\(policyOrigin)): only pods that opt in with \(AnnotationKey.inject): \"true\" are injected, and this one does not; \(selected)"
+                ? "injector policy disabled (\(policyOrigin)): only pods that opt in with \(AnnotationKey.inject): \"true\" are injected, and this one does not; \(selected)\(aside)"
                 : "\(why); \(selected); policy disabled"
         default:
             required = false
@@ -291,7 +293,9 @@ public struct Injector: Sendable {
             : ""
         if value.isEmpty {
             return ignoredLabel.isEmpty
-                ? nil : ExplicitChoice(inject: false, useDefault: true, reason: ignoredLabel)
+                ? nil
+                : ExplicitChoice(
+                    inject: false, useDefault: true, reason: String(ignoredLabel.dropFirst(2).dropLast()))
         }
         switch behaviour.explicitChoice {
         case .annotationYAMLBool, .labelOverAnnotationYAMLBool:
