@@ -146,6 +146,17 @@ struct PodTests {
         #expect(output.stderr.contains("nameservers are unknown"))
     }
 
+    @Test func namespaceFromAFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("iptsim-shop-ns.yaml").path
+        try
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels:\n    istio-injection: enabled\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let labelled = PodInspection.run(manifestPath: Self.fixtures + "plain.yaml", namespacePaths: [path])
+        #expect(labelled.stdout.contains("inject: yes — namespace shop is labelled istio-injection=enabled"))
+        let unknown = PodInspection.run(manifestPath: Self.fixtures + "plain.yaml")
+        #expect(unknown.stdout.contains("its labels are unknown: give --namespace or --namespace-labels"))
+    }
+
     @Test func podWithoutAnAddressNeedsPodIP() {
         let output = TraceReport.run(
             podIP: nil, flow: "outbound tcp 1.2.3.4:80", rulesFile: nil, arguments: [], environment: [:],
