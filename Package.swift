@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Dependency direction (see DESIGN.md): executables -> IstioIptablesCLI -> IstioCapture
+// Dependency direction (see DESIGN.md): executables -> IstioIptablesCLI/Kubernetes -> IstioCapture
 // -> Netfilter -> PacketModel. Only the CLI layer reads the environment, files or the machine.
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -19,7 +19,8 @@ let package = Package(
         .library(name: "PacketModel", targets: ["PacketModel"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .target(name: "PacketModel", swiftSettings: strict),
@@ -27,13 +28,17 @@ let package = Package(
         .target(name: "IptablesSave", dependencies: ["Netfilter", "PacketModel"], swiftSettings: strict),
         .target(name: "IstioCapture", dependencies: ["Netfilter", "PacketModel"], swiftSettings: strict),
         .target(
+            name: "Kubernetes",
+            dependencies: ["IstioCapture", "PacketModel", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict),
+        .target(
             name: "IstioIptablesCLI", dependencies: ["IstioCapture", "Netfilter", "PacketModel"],
             swiftSettings: strict),
         .executableTarget(name: "istio-iptables", dependencies: ["IstioIptablesCLI"], swiftSettings: strict),
         .target(
             name: "IptsimCLI",
             dependencies: [
-                "IstioIptablesCLI", "IstioCapture", "IptablesSave", "Netfilter", "PacketModel",
+                "IstioIptablesCLI", "IstioCapture", "IptablesSave", "Kubernetes", "Netfilter", "PacketModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -52,6 +57,10 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "IptsimCLITests", dependencies: ["IptsimCLI", "IstioCapture", "Netfilter", "PacketModel"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "KubernetesTests", dependencies: ["Kubernetes", "IstioCapture", "PacketModel"],
+            exclude: ["Fixtures"],
             swiftSettings: strict),
         .testTarget(
             name: "IstioIptablesCLITests", dependencies: ["IstioIptablesCLI", "IstioCapture", "PacketModel"],

@@ -8,8 +8,11 @@ public struct Iptsim: ParsableCommand {
         discussion: """
             Rule SOURCE for the subcommands: istio-iptables arguments after `--`, e.g.
               iptsim diff --from 1.10 --to 1.30 -- -p 15001 -z 15006 -u 1337 -m REDIRECT -i '*' -b '*'
+            or a pod manifest (`--pod FILE`, for rules and trace; see `iptsim pod`).
             """,
-        subcommands: [TraceCommand.self, RulesCommand.self, RunCommand.self, DiffCommand.self])
+        subcommands: [
+            TraceCommand.self, RulesCommand.self, RunCommand.self, DiffCommand.self, PodCommand.self,
+        ])
 
     public init() {}
 }

@@ -16,13 +16,14 @@ struct RulesCommand: ParsableCommand {
         commandName: "rules",
         abstract: "Show a pod's rule table, as iptables-restore input or exactly as iptables-save prints it.",
         discussion: """
-            SOURCE is --rules FILE (iptables-save output or iptables-restore input; --rules6 FILE for IPv6), or istio-iptables arguments after `--`.
+            SOURCE is --rules FILE (iptables-save output or iptables-restore input; --rules6 FILE for IPv6), --pod MANIFEST.yaml (a pod or workload manifest: its istio-init arguments, see `iptsim pod`; arguments after `--` are added), or istio-iptables arguments after `--`.
 
             --format restore prints the statements as written (Istio's style for generated rules); --format save prints what `iptables-save` shows once they are loaded into an empty namespace: normalised options, hex marks, sorted user chains, [0:0] counters. User and group names are resolved with this machine's /etc/passwd and /etc/group, as iptables does.
 
             Examples:
               iptsim rules --format save -- -p 15001 -z 15006 -u 1337 -m REDIRECT -i '*' -b '*' --enable-ipv6=false
               iptsim rules --rules pod.iptables-save --format save
+              iptsim rules --pod httpbin-pod-injected.yaml --format save
             """)
 
     enum Format: String, ExpressibleByArgument {
@@ -37,6 +38,9 @@ struct RulesCommand: ParsableCommand {
 
     @Option(help: "iptables-save / iptables-restore text for IPv6.")
     var rules6: String?
+
+    @Option(help: "A pod manifest: the rules its istio-init writes (see iptsim pod).")
+    var pod: String?
 
     @Option(help: "restore, save, json (schema iptsim.rules/v1) or dot (Graphviz).")
     var format: Format = .restore
@@ -53,7 +57,7 @@ struct RulesCommand: ParsableCommand {
     func run() throws {
         let output = RulesReport.run(
             rulesFile: rules, rules6File: rules6, arguments: istioIptablesArguments, format: format.rawValue,
-            family: family, banner: banner, environment: ProcessInfo.processInfo.environment)
+            family: family, banner: banner, environment: ProcessInfo.processInfo.environment, podFile: pod)
         FileHandle.standardOutput.write(Data(output.stdout.utf8))
         FileHandle.standardError.write(Data(output.stderr.utf8))
         if output.exitCode != 0 { throw ExitCode(output.exitCode) }
@@ -71,10 +75,24 @@ public enum RulesReport {
     public static func run(
         rulesFile: String?, rules6File: String?, arguments: [String], format: String, family: String?,
         banner: Bool,
-        environment: [String: String], machine: any Machine = LiveMachine()
+        environment: [String: String], machine: any Machine = LiveMachine(), podFile: String? = nil
     ) -> Output {
         var output = Output()
         var documents: [RestoreDocument] = []
+        var environment = environment
+        var machine = machine
+        var arguments = arguments
+        if let podFile {
+            switch PodRuleSource.resolve(path: podFile, extraArguments: arguments) {
+            case .failure(let failure):
+                output.stderr += "error: \(failure)\n"
+                output.exitCode = 1
+                return output
+            case .success(let source):
+                for note in source.notes { output.stderr += "note: \(note)\n" }
+                (environment, machine, arguments) = (source.environment, source.machine, source.arguments)
+            }
+        }
         if rulesFile != nil || rules6File != nil {
             for (path, documentFamily) in [(rulesFile, IPFamily.ipv4), (rules6File, .ipv6)] {
                 guard let path else { continue }

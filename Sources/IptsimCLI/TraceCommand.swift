@@ -12,7 +12,7 @@ struct TraceCommand: ParsableCommand {
         commandName: "trace",
         abstract: "Follow one connection through a pod's rules: where it lands, and which rule decided it.",
         discussion: """
-            SOURCE is istio-iptables arguments after `--` (then every decisive rule is explained by the flag or environment value that generated it) or --rules FILE.
+            SOURCE is istio-iptables arguments after `--` (then every decisive rule is explained by the flag or environment value that generated it), --pod MANIFEST.yaml (the pod's istio-init arguments; each flag is traced back to the annotation, Helm value or template constant behind it, and the pod IP defaults to status.podIP) or --rules FILE.
 
             The pod is the standard sidecar pod: Envoy's outbound and inbound listeners, its admin/health ports and the agent's DNS proxy on 127.0.0.1:15053 run as uid/gid 1337 (transparent in TPROXY mode, with the policy routing istio-init sets up); the app listens on every other port; every remote address answers.
 
@@ -22,16 +22,20 @@ struct TraceCommand: ParsableCommand {
             Examples:
               iptsim trace --pod-ip 10.44.0.2 --flow 'outbound tcp 93.184.216.34:80 uid=1000' -- -p 15001 -z 15006 -u 1337 -m REDIRECT -i '*' -b '*' -d 15090,15021,15020
               iptsim trace --pod-ip 10.44.0.2 --flow 'inbound tcp :15021' -- -p 15001 -z 15006 -u 1337 -m REDIRECT -i '*' -b '*' -d 15090,15021,15020
+              iptsim trace --pod httpbin-pod-injected.yaml --flow 'outbound tcp 10.0.0.5:3306 uid=1000'
             """)
 
-    @Option(help: "The pod's address (its eth0).")
-    var podIP: String
+    @Option(help: "The pod's address (its eth0); with --pod, default status.podIP.")
+    var podIP: String?
 
     @Option(help: "The connection, e.g. 'outbound tcp 93.184.216.34:80 uid=1000'.")
     var flow: String
 
     @Option(help: "iptables-save / iptables-restore text instead of istio-iptables arguments.")
     var rules: String?
+
+    @Option(help: "A pod manifest: the rules its istio-init writes (see iptsim pod).")
+    var pod: String?
 
     @Flag(help: "Print JSON (schema iptsim.trace/v1).")
     var json = false
@@ -42,7 +46,7 @@ struct TraceCommand: ParsableCommand {
     func run() throws {
         let output = TraceReport.run(
             podIP: podIP, flow: flow, rulesFile: rules, arguments: istioIptablesArguments,
-            environment: ProcessInfo.processInfo.environment, json: json)
+            environment: ProcessInfo.processInfo.environment, json: json, podFile: pod)
         FileHandle.standardOutput.write(Data(output.stdout.utf8))
         FileHandle.standardError.write(Data(output.stderr.utf8))
         if output.exitCode != 0 { throw ExitCode(output.exitCode) }
@@ -62,12 +66,30 @@ public enum TraceReport {
     }
 
     public static func run(
-        podIP: String, flow flowText: String, rulesFile: String?, arguments: [String],
+        podIP: String?, flow flowText: String, rulesFile: String?, arguments: [String],
         environment: [String: String], json: Bool,
-        machine: any Machine = LiveMachine()
+        machine: any Machine = LiveMachine(), podFile: String? = nil
     ) -> Output {
         var output = Output()
+        var environment = environment
+        var machine = machine
+        var arguments = arguments
+        var origins: [String: String] = [:]
+        var podIP = podIP
         do {
+            if let podFile {
+                switch PodRuleSource.resolve(path: podFile, extraArguments: arguments) {
+                case .failure(let failure): throw Failure(description: failure.description)
+                case .success(let source):
+                    for note in source.notes { output.stderr += "note: \(note)\n" }
+                    (environment, machine, arguments) = (source.environment, source.machine, source.arguments)
+                    origins = source.origins
+                    podIP = podIP ?? source.podIP
+                }
+            }
+            guard let podIP else {
+                throw Failure(description: "--pod-ip: required (the manifest has no status.podIP)")
+            }
             guard case .success(let pod) = IPAddress.parse(podIP) else {
                 throw Failure(description: "--pod-ip: not an address: \(podIP)")
             }
@@ -100,6 +122,10 @@ public enum TraceReport {
             let flow = try parseFlow(flowText, pod: pod)
             let environmentModel = standardPod(pod, config)
             let result = Simulator(rules: tables, environment: environmentModel).run(flow)
+            // With --pod, each flag's value also says where it came from.
+            for (name, origin) in origins where settings[name] != nil {
+                settings[name] = "\(settings[name]!) from \(origin)"
+            }
             output.stdout =
                 json
                 ? renderJSON(flow, result, config, generated, settings, pod)
