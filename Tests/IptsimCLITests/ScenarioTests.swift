@@ -84,7 +84,7 @@ import Testing
                 ], "tcp_flags"
             ),
             (["extra_links": [["name": "x"]]], "extra_links[0]: needs name and pod_if"),
-            (["istio_iptables_args": ["-p", "abc"]], "istio_iptables_args"),
+            (["istio_iptables_args": ["-i", "10.0.0.0/33"]], "istio_iptables_args"),
             (["rules_v4": "*nat\n-A OUTPUT -m nosuchmatch -j ACCEPT\nCOMMIT\n"], "rules_v4"),
         ]
     }
