@@ -8,12 +8,17 @@ public final class Simulator {
     public private(set) var network: Network
     /// The host whose rules are traced (`nat_trace`, `walks`).
     public let podHost = "pod"
+    /// When set, every flow starts from the network as built (no conntrack entries or sockets
+    /// left by earlier flows): for judging flows one by one, as capture replay does.
+    public var isolatesFlows = false
+    let initialNetwork: Network
     var nextPort: UInt16 = 40000
     var flowCount = 0
     var packets: [String] = []
 
     public init(network: Network) {
         self.network = network
+        self.initialNetwork = network
     }
 
     /// The pod of `environment` with one rule set (its family is the pod address's).
@@ -29,6 +34,7 @@ public final class Simulator {
     }
 
     public func run(_ flow: Flow) -> FlowResult {
+        if isolatesFlows { network = initialNetwork }
         flowCount += 1
         packets = []
         let start = network.visits.count
