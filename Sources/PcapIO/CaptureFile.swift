@@ -1,0 +1,133 @@
+import PacketCodec
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A capture file, whatever its format: sniffs the magic number, gives clear errors for what is
+/// not a capture, reads pcap (and single-link-type pcapng) through libpcap and pcapng files with
+/// several link types through ``PcapngReader``. An optional BPF filter drops non-matching packets.
+public final class CaptureFile: PacketSource {
+    enum Reader {
+        case libpcap(LibpcapSource)
+        case pcapng(PcapngReader)
+    }
+
+    public let path: String
+    public let fileSize: Int64
+    var reader: Reader
+    let filter: PacketFilter?
+    /// Records delivered by libpcap before it gave up on a second link type.
+    var delivered = 0
+
+    /// Opens `path`. Throws for a missing, empty, non-capture or unsupported file.
+    public init(path: String, filter: String? = nil) throws(CaptureError) {
+        self.path = path
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            if errno == ENOENT { throw .fileNotFound(path: path) }
+            throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard info.st_mode & S_IFMT != S_IFDIR else { throw .unreadable(path: path, reason: "is a directory") }
+        fileSize = Int64(info.st_size)
+        guard fileSize > 0 else { throw .emptyFile(path: path) }
+        let head = try Self.head(path, 16)
+        let magic = head.count >= 4 ? head.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } : 0
+        let isPcapng: Bool
+        switch magic {
+        case 0xA1B2_C3D4, 0xD4C3_B2A1, 0xA1B2_3C4D, 0x4D3C_B2A1:
+            isPcapng = false
+            guard fileSize >= 24 else { throw .truncatedHeader(path: path, needed: 24, available: fileSize) }
+        case 0x0A0D_0D0A:
+            isPcapng = true
+        default:
+            throw .notACapture(path: path, detail: Self.describe(head))
+        }
+        if isPcapng && Set(PcapngReader.leadingLinkTypes(path: path, fileSize: fileSize)).count > 1 {
+            reader = .pcapng(try PcapngReader(path: path, fileSize: fileSize))
+        } else {
+            do {
+                reader = .libpcap(try LibpcapSource(path: path, fileSize: fileSize, isPcapng: isPcapng))
+            } catch {
+                // libpcap refuses some pcapng files ours reads; ours gives the better message.
+                guard isPcapng else { throw error }
+                reader = .pcapng(try PcapngReader(path: path, fileSize: fileSize))
+            }
+        }
+        if let filter {
+            self.filter = PacketFilter(expression: filter)
+            if case .libpcap(let source) = reader { _ = try self.filter!.program(for: source.linkType) }
+        } else {
+            self.filter = nil
+        }
+    }
+
+    /// The link type of a pcap file (nil for pcapng, where each interface has its own).
+    public var fileLinkType: LinkType? {
+        if case .libpcap(let source) = reader, !source.isPcapng { return source.linkType }
+        return nil
+    }
+
+    public var bytesRead: Int64 {
+        switch reader {
+        case .libpcap(let source): source.bytesRead
+        case .pcapng(let source): source.bytesRead
+        }
+    }
+
+    public func next() throws(CaptureError) -> PacketRecord? {
+        while true {
+            let record: PacketRecord?
+            switch reader {
+            case .libpcap(let source):
+                do {
+                    record = try source.next()
+                    delivered = source.recordCount
+                } catch {
+                    guard source.isPcapng, case .malformed(_, _, let detail) = error,
+                        detail.contains(LibpcapSource.mixedLinkTypesMarker)
+                    else { throw error }
+                    // An interface with another link type mid-file: continue with our reader
+                    // after the packets libpcap delivered.
+                    let ours = try PcapngReader(path: path, fileSize: fileSize)
+                    for _ in 0..<delivered { _ = try ours.next() }
+                    reader = .pcapng(ours)
+                    continue
+                }
+            case .pcapng(let source):
+                record = try source.next()
+            }
+            guard let record else { return nil }
+            if let filter, try !filter.matches(record) { continue }
+            return record
+        }
+    }
+
+    static func head(_ path: String, _ count: Int) throws(CaptureError) -> [UInt8] {
+        guard let file = fopen(path, "rb") else {
+            throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        defer { fclose(file) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        let got = fread(&bytes, 1, count, file)
+        return Array(bytes.prefix(got))
+    }
+
+    /// What a non-capture file looks like, for the error message.
+    static func describe(_ head: [UInt8]) -> String {
+        let printable = head.allSatisfy { (0x20...0x7e).contains($0) || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 }
+        if printable {
+            let text = String(decoding: head.prefix(12), as: UTF8.self)
+                .replacingNewlines()
+            return "it looks like text: \"\(text)…\""
+        }
+        let hex = head.prefix(4).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        return "unknown magic number 0x\(hex)"
+    }
+}
+
+extension String {
+    fileprivate func replacingNewlines() -> String {
+        String(map { $0 == "\n" || $0 == "\r" || $0 == "\t" ? " " : $0 })
+    }
+}

@@ -1,0 +1,86 @@
+import CPcap
+import PacketCodec
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// pcap and pcapng files read by libpcap (`pcap_open_offline_with_tstamp_precision`, nanosecond
+/// timestamps; `pcap_next_ex`). libpcap gives one link type per file: a pcapng file whose
+/// interfaces differ fails part-way with ``CaptureError/malformed(path:offset:detail:)`` carrying
+/// ``LibpcapSource/mixedLinkTypesMarker`` (``CaptureFile`` then switches to ``PcapngReader``).
+public final class LibpcapSource: PacketSource {
+    public let path: String
+    public let linkType: LinkType
+    public let fileSize: Int64
+    /// pcap (false) or pcapng (true), from the magic number.
+    public let isPcapng: Bool
+    let handle: OpaquePointer
+    /// Records delivered so far.
+    public private(set) var recordCount = 0
+    /// pcap: the exact offset of the next record (24 + Σ(16 + caplen)).
+    var offset: Int64 = 24
+    var header = pcap_pkthdr()
+
+    static let mixedLinkTypesMarker = "different from the type of the first interface"
+
+    public init(path: String, fileSize: Int64, isPcapng: Bool) throws(CaptureError) {
+        self.path = path
+        self.fileSize = fileSize
+        self.isPcapng = isPcapng
+        var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        guard
+            let handle = pcap_open_offline_with_tstamp_precision(
+                path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer)
+        else {
+            let message = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if message.contains("truncated") {
+                throw .truncatedHeader(path: path, needed: isPcapng ? 28 : 24, available: fileSize)
+            }
+            throw .notACapture(path: path, detail: "libpcap: \(message)")
+        }
+        self.handle = handle
+        var type = LinkType(rawValue: UInt32(bitPattern: pcap_datalink(handle)))
+        if type == .raw { type = .rawDLT }
+        linkType = type
+        guard linkType.isDecodable else {
+            pcap_close(handle)
+            throw .unsupportedLinkType(path: path, linkType: linkType, interface: nil)
+        }
+    }
+
+    deinit { pcap_close(handle) }
+
+    public var bytesRead: Int64 {
+        if !isPcapng { return offset }
+        guard let file = pcap_file(handle) else { return 0 }
+        return Int64(ftello(file))
+    }
+
+    public func next() throws(CaptureError) -> PacketRecord? {
+        var headerPointer: UnsafeMutablePointer<pcap_pkthdr>?
+        var dataPointer: UnsafePointer<UInt8>?
+        let status = pcap_next_ex(handle, &headerPointer, &dataPointer)
+        if status == 1, let headerPointer, let dataPointer {
+            recordCount += 1
+            let caplen = Int(headerPointer.pointee.caplen)
+            offset += 16 + Int64(caplen)
+            let ts = headerPointer.pointee.ts
+            return PacketRecord(
+                index: recordCount,
+                timestampNanoseconds: Int64(ts.tv_sec) &* 1_000_000_000 &+ Int64(ts.tv_usec),
+                capturedLength: caplen, originalLength: Int(headerPointer.pointee.len), linkType: linkType,
+                bytes: UnsafeRawBufferPointer(start: dataPointer, count: caplen))
+        }
+        if status == PCAP_ERROR_BREAK { return nil }
+        let message = String(cString: pcap_geterr(handle))
+        if message.contains(Self.mixedLinkTypesMarker) {
+            throw .malformed(path: path, offset: bytesRead, detail: message)
+        }
+        if message.contains("truncated") || message.contains("only got") {
+            throw .truncatedRecord(
+                path: path, record: recordCount + 1, offset: isPcapng ? bytesRead : offset, detail: message)
+        }
+        throw .malformed(path: path, offset: bytesRead, detail: "record \(recordCount + 1): \(message)")
+    }
+}
