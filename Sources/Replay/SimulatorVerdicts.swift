@@ -1,0 +1,170 @@
+import Netfilter
+import PacketModel
+
+/// The only place Replay calls the simulator: one `Simulator.run(Flow)` per distinct flow start,
+/// mapped to a ``FlowVerdict``. (Kept small on purpose: the simulator may gain packet-level
+/// calls, and only this file would change.)
+///
+/// Results are cached by everything the simulator reads from a `Flow` — direction, protocol,
+/// both addresses, the destination port, uid/gid — and by the source port only when a reachable
+/// rule matches source ports (`--sport`, `--sports`, `--ports`). Flows from one client to one
+/// service therefore cost one simulation, whatever their ephemeral ports.
+public struct SimulatorVerdicts {
+    /// Ports that name a verdict when a flow lands on them in the pod.
+    public struct Ports: Sendable {
+        public var outbound: UInt16 = 15001
+        public var inbound: UInt16 = 15006
+        public var dns: UInt16 = 15053
+        public init(outbound: UInt16 = 15001, inbound: UInt16 = 15006, dns: UInt16 = 15053) {
+            self.outbound = outbound
+            self.inbound = inbound
+            self.dns = dns
+        }
+    }
+
+    /// Who owns the sockets of the pod's outgoing flows.
+    public struct Owners: Sendable {
+        public var appUID: UInt32 = 1000
+        public var appGID: UInt32 = 1000
+        public var proxyUID: UInt32 = 1337
+        public var proxyGID: UInt32 = 1337
+        public init(appUID: UInt32 = 1000, appGID: UInt32 = 1000, proxyUID: UInt32 = 1337, proxyGID: UInt32 = 1337) {
+            self.appUID = appUID
+            self.appGID = appGID
+            self.proxyUID = proxyUID
+            self.proxyGID = proxyGID
+        }
+    }
+
+    struct Key: Hashable {
+        var direction: Flow.Direction
+        var proto: IPProtocol
+        var source: IPAddress
+        var destination: IPAddress
+        var sourcePort: UInt16
+        var destinationPort: UInt16
+        var uid: UInt32
+        var gid: UInt32
+    }
+
+    let simulators: [IPFamily: Simulator]
+    let sourcePortMatters: [IPFamily: Bool]
+    public let ports: Ports
+    public let owners: Owners
+    var cache: [Key: Int32] = [:]
+    var indexes: [FlowVerdict: Int32] = [:]
+    /// Every distinct verdict, by index.
+    public private(set) var verdicts: [FlowVerdict] = []
+    /// How many times the simulator ran.
+    public private(set) var simulations = 0
+    /// The cache is cleared past this many entries (memory stays bounded).
+    static let cacheLimit = 1 << 17
+
+    /// One simulator per family present (the pod's rules for IPv4 and/or IPv6).
+    public init(simulators: [Simulator], ports: Ports = Ports(), owners: Owners = Owners()) {
+        var byFamily: [IPFamily: Simulator] = [:]
+        var matters: [IPFamily: Bool] = [:]
+        for simulator in simulators {
+            let family = simulator.environment.podAddress.family
+            byFamily[family] = simulator
+            matters[family] = Self.matchesSourcePorts(simulator.rules)
+        }
+        self.simulators = byFamily
+        sourcePortMatters = matters
+        self.ports = ports
+        self.owners = owners
+        _ = intern(FlowVerdict(verdict: .notSimulated, detail: "not the pod's flow"))
+        _ = intern(FlowVerdict(verdict: .notSimulated, detail: "protocol not simulated"))
+        _ = intern(FlowVerdict(verdict: .notSimulated, detail: "no rules for this family"))
+    }
+
+    public static let notPodFlow: Int32 = 0
+    public static let protocolNotSimulated: Int32 = 1
+    public static let noRules: Int32 = 2
+
+    /// The owner the simulation assumes for a flow the pod starts: Envoy's when it comes from
+    /// 127.0.0.6 (Envoy's inbound passthrough source address), the app's otherwise.
+    public func owner(initiator: IPAddress) -> (uid: UInt32, gid: UInt32) {
+        if case .v4(let address) = initiator, address == IPv4Address(127, 0, 0, 6) {
+            return (owners.proxyUID, owners.proxyGID)
+        }
+        return (owners.appUID, owners.appGID)
+    }
+
+    /// The verdict index for a flow (see ``verdicts``).
+    public mutating func verdict(
+        direction: FlowDirection, proto: IPProtocol, initiator: IPAddress, initiatorPort: UInt16,
+        responder: IPAddress, responderPort: UInt16
+    ) -> Int32 {
+        guard direction != .transit else { return Self.notPodFlow }
+        guard proto == .tcp || proto == .udp else { return Self.protocolNotSimulated }
+        guard let simulator = simulators[responder.family] else { return Self.noRules }
+        let (uid, gid) = direction == .inbound ? (0, 0) : owner(initiator: initiator)
+        let key = Key(
+            direction: direction == .inbound ? .inbound : .outbound, proto: proto, source: initiator,
+            destination: responder, sourcePort: sourcePortMatters[responder.family] == true ? initiatorPort : 0,
+            destinationPort: responderPort, uid: uid, gid: gid)
+        if let index = cache[key] { return index }
+        simulations += 1
+        let flow = Flow(
+            id: "replay", direction: key.direction, proto: proto, destination: responder,
+            destinationPort: responderPort, source: initiator, sourcePort: initiatorPort, uid: uid, gid: gid)
+        let result = simulator.run(flow)
+        let index = intern(map(result))
+        if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
+        cache[key] = index
+        return index
+    }
+
+    func map(_ result: FlowResult) -> FlowVerdict {
+        let firstRule = result.natTrace.first.map { (["-A", $0.chain.rawValue] + $0.rule.arguments).joined(separator: " ") }
+        switch result.outcome {
+        case .accepted(let namespace, let port, _, _, let original, _):
+            var verdict = Verdict.direct
+            if namespace == "pod" {
+                if port == ports.outbound {
+                    verdict = .envoyOutbound
+                } else if port == ports.inbound {
+                    verdict = .envoyInbound
+                } else if port == ports.dns {
+                    verdict = .dnsAgent
+                }
+            }
+            return FlowVerdict(
+                verdict: verdict, socketPort: port, reportsOriginalDestination: original != nil,
+                firstRule: firstRule, detail: namespace == "pod" ? nil : "leaves the pod")
+        case .error(let error):
+            return FlowVerdict(
+                verdict: error == "refused" ? .refused : .dropped, firstRule: firstRule, detail: error)
+        }
+    }
+
+    mutating func intern(_ verdict: FlowVerdict) -> Int32 {
+        if let index = indexes[verdict] { return index }
+        let index = Int32(verdicts.count)
+        verdicts.append(verdict)
+        indexes[verdict] = index
+        return index
+    }
+
+    /// Whether any rule reachable from a built-in chain matches source ports.
+    static func matchesSourcePorts(_ rules: any RuleLookup) -> Bool {
+        for table in [Table.raw, .mangle, .nat, .filter] {
+            var pending = table.builtinChains
+            var seen = Set(pending)
+            while let chain = pending.popLast() {
+                for rule in rules.rules(table, chain) ?? [] {
+                    for match in rule.matches {
+                        switch match {
+                        case .port(let port) where port.side == .source: return true
+                        case .multiport(let multi) where multi.side != .destination: return true
+                        default: break
+                        }
+                    }
+                    if let next = rule.target.jumpedChain, seen.insert(next).inserted { pending.append(next) }
+                }
+            }
+        }
+        return false
+    }
+}
