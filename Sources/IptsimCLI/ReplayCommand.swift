@@ -218,10 +218,11 @@ public enum ReplayRun {
         }
         let progress = options.progress
         var count = 0
+        var packet = DecodedPacket(linkType: .ethernet)
         do {
             while let record = try source.next() {
-                let packet = PacketDecoder.decode(record.bytes, linkType: record.linkType)
-                tracker.add(packet, timestamp: record.timestampNanoseconds, length: record.originalLength)
+                PacketDecoder.decode(record.bytes, linkType: record.linkType, into: &packet)
+                tracker.add(packet, timestamp: record.timestampNanoseconds)
                 count &+= 1
                 if progress && count & 0x3ffff == 0 {
                     let percent = source.fileSize > 0 ? source.bytesRead * 100 / source.fileSize : 0

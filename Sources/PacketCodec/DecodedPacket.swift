@@ -16,7 +16,7 @@ public enum DecodeIssue: Hashable, Sendable, CustomStringConvertible {
     /// start of the packet would have been required, `available` were captured.
     case truncated(PacketLayer, needed: Int, available: Int)
     /// A header contradicts itself (IPv4 header length below 20, wrong version nibble, …).
-    case malformed(PacketLayer, String)
+    case malformed(PacketLayer, Malformation)
     /// The capture's link type is not one ``LinkType/decodable`` lists.
     case unsupportedLinkType(LinkType)
 
@@ -26,6 +26,37 @@ public enum DecodeIssue: Hashable, Sendable, CustomStringConvertible {
             "\(layer.rawValue) header truncated: needs \(needed) bytes, \(available) captured"
         case .malformed(let layer, let why): "\(layer.rawValue) header malformed: \(why)"
         case .unsupportedLinkType(let type): "unsupported link type \(type)"
+        }
+    }
+}
+
+/// What is wrong with a malformed header (plain values: decoding allocates nothing).
+public enum Malformation: Hashable, Sendable, CustomStringConvertible {
+    /// The version nibble is neither 4 nor 6 (RFC 791, RFC 8200).
+    case ipVersion(UInt8)
+    /// IPv4 IHL below 5 (RFC 791 §3.1).
+    case ipv4HeaderLength(UInt8)
+    /// IPv4 total length shorter than its header.
+    case ipv4TotalLength(UInt16)
+    /// TCP data offset below 5 (RFC 9293 §3.1).
+    case tcpDataOffset(UInt8)
+    case tooManyVLANTags
+    case tooManyExtensionHeaders
+    /// NULL/LOOP address family that is not IPv4 or IPv6.
+    case addressFamily(UInt32)
+    /// An NFLOG TLV shorter than its own 4-byte header, at a byte offset.
+    case nflogTLVLength(UInt16, at: Int)
+
+    public var description: String {
+        switch self {
+        case .ipVersion(let version): "IP version \(version)"
+        case .ipv4HeaderLength(let words): "IPv4 header length \(words) (x4 bytes, minimum 5)"
+        case .ipv4TotalLength(let length): "IPv4 total length \(length) shorter than its header"
+        case .tcpDataOffset(let words): "TCP data offset \(words) (x4 bytes, minimum 5)"
+        case .tooManyVLANTags: "more than 4 VLAN tags"
+        case .tooManyExtensionHeaders: "more than \(PacketDecoder.maxExtensionHeaders) IPv6 extension headers"
+        case .addressFamily(let family): "address family \(family) is neither IPv4 nor IPv6"
+        case .nflogTLVLength(let length, let offset): "NFLOG TLV of length \(length) at byte \(offset)"
         }
     }
 }
@@ -60,6 +91,22 @@ public struct DecodedPacket: Hashable, Sendable {
         self.linkType = linkType
         networkOffset = 0
         payloadOffset = 0
+    }
+
+    /// Clears every field for the next packet, in place (no temporary copy).
+    @inline(__always) mutating func reset(linkType: LinkType) {
+        self.linkType = linkType
+        etherType = nil
+        vlanID = nil
+        interfaceIndex = nil
+        sllPacketType = nil
+        nflog = nil
+        networkOffset = 0
+        ip = nil
+        transport = nil
+        icmp = nil
+        payloadOffset = 0
+        issue = nil
     }
 
     /// A header was cut by the capture's snaplen (or the record ended early).

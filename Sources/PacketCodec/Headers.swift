@@ -78,6 +78,11 @@ public struct IPHeader: Hashable, Sendable {
         self.fragment = fragment
         self.extensionHeaderCount = extensionHeaderCount
     }
+
+    /// Nothing read yet (version 0).
+    static let empty = IPHeader(
+        version: 0, source: .v4(.any), destination: .v4(.any), proto: IPProtocol(rawValue: 0), hopLimit: 0,
+        headerLength: 0, totalLength: 0)
 }
 
 /// Ports and flags of a TCP or UDP header (RFC 9293 §3.1, RFC 768).

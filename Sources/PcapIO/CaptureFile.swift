@@ -8,17 +8,20 @@ import PacketCodec
 /// not a capture, reads pcap (and single-link-type pcapng) through libpcap and pcapng files with
 /// several link types through ``PcapngReader``. An optional BPF filter drops non-matching packets.
 public final class CaptureFile: PacketSource {
-    enum Reader {
-        case libpcap(LibpcapSource)
-        case pcapng(PcapngReader)
-    }
-
     public let path: String
     public let fileSize: Int64
-    var reader: Reader
+    /// Exactly one of the two readers is set. Immutable (`let`), so the per-packet call borrows
+    /// it without reference counting.
+    let libpcap: LibpcapSource?
+    let pcapng: PcapngReader?
+    /// Set when libpcap gave up on a second link type mid-file and our reader took over.
+    @exclusivity(unchecked) var fallback: PcapngReader?
+    @exclusivity(unchecked) var usingFallback = false
     let filter: PacketFilter?
-    /// Records delivered by libpcap before it gave up on a second link type.
-    var delivered = 0
+    /// Unretained views of `libpcap` and `filter` for the per-packet path (no reference
+    /// counting per packet; the `let`s above keep the objects alive).
+    let fast: Unmanaged<LibpcapSource>?
+    let fastFilter: Unmanaged<PacketFilter>?
 
     /// Opens `path`. Throws for a missing, empty, non-capture or unsupported file.
     public init(path: String, filter: String? = nil) throws(CaptureError) {
@@ -44,61 +47,76 @@ public final class CaptureFile: PacketSource {
             throw .notACapture(path: path, detail: Self.describe(head))
         }
         if isPcapng && Set(PcapngReader.leadingLinkTypes(path: path, fileSize: fileSize)).count > 1 {
-            reader = .pcapng(try PcapngReader(path: path, fileSize: fileSize))
+            libpcap = nil
+            pcapng = try PcapngReader(path: path, fileSize: fileSize)
         } else {
             do {
-                reader = .libpcap(try LibpcapSource(path: path, fileSize: fileSize, isPcapng: isPcapng))
+                libpcap = try LibpcapSource(path: path, fileSize: fileSize, isPcapng: isPcapng)
+                pcapng = nil
             } catch {
                 // libpcap refuses some pcapng files ours reads; ours gives the better message.
                 guard isPcapng else { throw error }
-                reader = .pcapng(try PcapngReader(path: path, fileSize: fileSize))
+                libpcap = nil
+                pcapng = try PcapngReader(path: path, fileSize: fileSize)
             }
         }
         if let filter {
-            self.filter = PacketFilter(expression: filter)
-            if case .libpcap(let source) = reader { _ = try self.filter!.program(for: source.linkType) }
+            let compiled = PacketFilter(expression: filter)
+            if let libpcap { _ = try compiled.program(for: libpcap.linkType) }
+            self.filter = compiled
+            fastFilter = Unmanaged.passUnretained(compiled)
         } else {
             self.filter = nil
+            fastFilter = nil
         }
+        fast = libpcap.map { Unmanaged.passUnretained($0) }
     }
 
     /// The link type of a pcap file (nil for pcapng, where each interface has its own).
     public var fileLinkType: LinkType? {
-        if case .libpcap(let source) = reader, !source.isPcapng { return source.linkType }
+        if let libpcap, !libpcap.isPcapng { return libpcap.linkType }
         return nil
     }
 
     public var bytesRead: Int64 {
-        switch reader {
-        case .libpcap(let source): source.bytesRead
-        case .pcapng(let source): source.bytesRead
-        }
+        if usingFallback, let fallback { return fallback.bytesRead }
+        return libpcap?.bytesRead ?? pcapng?.bytesRead ?? 0
     }
 
     public func next() throws(CaptureError) -> PacketRecord? {
         while true {
             let record: PacketRecord?
-            switch reader {
-            case .libpcap(let source):
-                do {
-                    record = try source.next()
-                    delivered = source.recordCount
-                } catch {
-                    guard source.isPcapng, case .malformed(_, _, let detail) = error,
+            if let fast, !usingFallback {
+                let result = fast._withUnsafeGuaranteedRef { source -> Result<PacketRecord?, CaptureError> in
+                    do throws(CaptureError) { return .success(try source.next()) } catch { return .failure(error) }
+                }
+                switch result {
+                case .success(let next): record = next
+                case .failure(let error):
+                    guard let libpcap else { throw error }
+                    guard libpcap.isPcapng, case .malformed(_, _, let detail) = error,
                         detail.contains(LibpcapSource.mixedLinkTypesMarker)
                     else { throw error }
                     // An interface with another link type mid-file: continue with our reader
                     // after the packets libpcap delivered.
                     let ours = try PcapngReader(path: path, fileSize: fileSize)
-                    for _ in 0..<delivered { _ = try ours.next() }
-                    reader = .pcapng(ours)
+                    for _ in 0..<libpcap.recordCount { _ = try ours.next() }
+                    fallback = ours
+                    usingFallback = true
                     continue
                 }
-            case .pcapng(let source):
-                record = try source.next()
+            } else if let reader = pcapng ?? fallback {
+                record = try reader.next()
+            } else {
+                return nil
             }
             guard let record else { return nil }
-            if let filter, try !filter.matches(record) { continue }
+            if let fastFilter {
+                let matches = fastFilter._withUnsafeGuaranteedRef { filter -> Result<Bool, CaptureError> in
+                    do throws(CaptureError) { return .success(try filter.matches(record)) } catch { return .failure(error) }
+                }
+                if try !matches.get() { continue }
+            }
             return record
         }
     }

@@ -17,10 +17,13 @@ public final class LibpcapSource: PacketSource {
     public let isPcapng: Bool
     let handle: OpaquePointer
     /// Records delivered so far.
-    public private(set) var recordCount = 0
+    @exclusivity(unchecked) public private(set) var recordCount = 0
     /// pcap: the exact offset of the next record (24 + Σ(16 + caplen)).
-    var offset: Int64 = 24
-    var header = pcap_pkthdr()
+    @exclusivity(unchecked) var offset: Int64 = 24
+
+    /// The stdio buffer of the stream libpcap reads.
+    let buffer: UnsafeMutableRawPointer
+    static let bufferSize = 1 << 20
 
     static let mixedLinkTypesMarker = "different from the type of the first interface"
 
@@ -29,10 +32,20 @@ public final class LibpcapSource: PacketSource {
         self.fileSize = fileSize
         self.isPcapng = isPcapng
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        // We open the stream ourselves (pcap_fopen_offline) to give it a 1 MiB buffer: stdio's
+        // default 4 KiB means one read(2) per few packets.
+        guard let file = fopen(path, "rb") else {
+            throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        buffer = .allocate(byteCount: Self.bufferSize, alignment: 64)
+        setvbuf(file, buffer.assumingMemoryBound(to: CChar.self), _IOFBF, Self.bufferSize)
+        posix_fadvise(fileno(file), 0, 0, POSIX_FADV_SEQUENTIAL)
         guard
-            let handle = pcap_open_offline_with_tstamp_precision(
-                path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer)
+            let handle = pcap_fopen_offline_with_tstamp_precision(
+                file, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer)
         else {
+            // pcap_fopen_offline closes the stream when it fails.
+            buffer.deallocate()
             let message = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if message.contains("truncated") {
                 throw .truncatedHeader(path: path, needed: isPcapng ? 28 : 24, available: fileSize)
@@ -45,11 +58,15 @@ public final class LibpcapSource: PacketSource {
         linkType = type
         guard linkType.isDecodable else {
             pcap_close(handle)
+            buffer.deallocate()
             throw .unsupportedLinkType(path: path, linkType: linkType, interface: nil)
         }
     }
 
-    deinit { pcap_close(handle) }
+    deinit {
+        pcap_close(handle)  // closes the stream too
+        buffer.deallocate()
+    }
 
     public var bytesRead: Int64 {
         if !isPcapng { return offset }

@@ -31,43 +31,60 @@ struct FlowState: OptionSet {
     static let reset = FlowState(rawValue: 8)
 }
 
-/// One live flow. Plain values only (no references), so the table is one flat allocation.
+/// One live flow's hot part: what every packet reads and writes, in one 64-byte cache line
+/// (the key's 38 bytes, the state bytes in its tail padding, deadline, counters).
 struct FlowEntry {
     var key: FlowKey
-    var firstSeen: Int64
-    var lastSeen: Int64
-    var bytes: UInt64
-    var packets: UInt32
-    var replyPackets: UInt32
-    var related: UInt32
-    var verdict: Int32
-    var interfaceIndex: UInt32
-    var firstFlags: UInt16
     var state: FlowState
     /// The initiator is the key's `a` end.
     var initiatorIsA: Bool
+    /// When the flow expires (ns, capture clock); 0 marks an empty slot.
+    var deadline: Int64
+    var lastSeen: Int64
+    var packets: UInt32
+    var replyPackets: UInt32
+
+    static let empty = FlowEntry(
+        key: FlowKey(aHigh: 0, aLow: 0, bHigh: 0, bLow: 0, aPort: 0, bPort: 0, proto: 0, isV6: false), state: [],
+        initiatorIsA: true, deadline: 0, lastSeen: 0, packets: 0, replyPackets: 0)
+}
+
+/// One live flow's cold part, read when the flow starts and ends.
+struct FlowDetails {
+    var firstSeen: Int64
+    var verdict: Int32
+    var related: UInt32
+    var interfaceIndex: UInt32
+    var firstFlags: UInt16
     var direction: FlowDirection
     var hasInterfaceIndex: Bool
 }
 
-/// Open addressing with linear probing and backward-shift deletion, in two flat arrays: the
-/// deadlines (0 = empty slot), scanned when expiring flows, and the entries.
+/// Open addressing with linear probing and backward-shift deletion: hot entries in one flat
+/// 64-byte-aligned array (a slot is empty when its deadline is 0), details in a parallel one.
 struct FlowTable: ~Copyable {
     private(set) var capacity: Int
     private(set) var count = 0
-    var deadlines: UnsafeMutablePointer<Int64>
     var entries: UnsafeMutablePointer<FlowEntry>
+    var details: UnsafeMutablePointer<FlowDetails>
 
     init(capacity: Int = 1 << 12) {
         self.capacity = capacity
-        deadlines = .allocate(capacity: capacity)
-        deadlines.initialize(repeating: 0, count: capacity)
-        entries = .allocate(capacity: capacity)
+        entries = Self.allocate(capacity)
+        details = .allocate(capacity: capacity)
+    }
+
+    static func allocate(_ capacity: Int) -> UnsafeMutablePointer<FlowEntry> {
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: MemoryLayout<FlowEntry>.stride * capacity, alignment: 64)
+        let entries = raw.bindMemory(to: FlowEntry.self, capacity: capacity)
+        entries.initialize(repeating: .empty, count: capacity)
+        return entries
     }
 
     deinit {
-        deadlines.deallocate()
         entries.deallocate()
+        details.deallocate()
     }
 
     var mask: Int { capacity - 1 }
@@ -75,7 +92,7 @@ struct FlowTable: ~Copyable {
     /// The slot holding `key`, or the empty slot where it would go (as a negative: -1 - slot).
     @inline(__always) func find(_ key: FlowKey, hash: UInt64) -> Int {
         var slot = Int(truncatingIfNeeded: hash) & mask
-        while deadlines[slot] != 0 {
+        while entries[slot].deadline != 0 {
             if entries[slot].key == key { return slot }
             slot = (slot + 1) & mask
         }
@@ -83,54 +100,50 @@ struct FlowTable: ~Copyable {
     }
 
     /// Inserts into the empty slot `find` returned; may grow (then the slot is recomputed).
-    mutating func insert(_ entry: FlowEntry, deadline: Int64, emptySlot: Int) -> Int {
+    mutating func insert(_ entry: FlowEntry, _ detail: FlowDetails, emptySlot: Int) {
         var slot = emptySlot
         if (count + 1) * 2 > capacity {
             grow()
             slot = -1 - find(entry.key, hash: entry.key.hash)
         }
-        (entries + slot).initialize(to: entry)
-        deadlines[slot] = max(deadline, 1)
+        entries[slot] = entry
+        if entries[slot].deadline == 0 { entries[slot].deadline = 1 }
+        (details + slot).initialize(to: detail)
         count += 1
-        return slot
     }
 
     mutating func grow() {
         let oldCapacity = capacity
-        let oldDeadlines = deadlines
-        let oldEntries = entries
+        let old = entries
+        let oldDetails = details
         capacity *= 2
-        deadlines = .allocate(capacity: capacity)
-        deadlines.initialize(repeating: 0, count: capacity)
-        entries = .allocate(capacity: capacity)
-        for slot in 0..<oldCapacity where oldDeadlines[slot] != 0 {
-            let entry = oldEntries[slot]
-            var target = Int(truncatingIfNeeded: entry.key.hash) & mask
-            while deadlines[target] != 0 { target = (target + 1) & mask }
-            (entries + target).initialize(to: entry)
-            deadlines[target] = oldDeadlines[slot]
+        entries = Self.allocate(capacity)
+        details = .allocate(capacity: capacity)
+        for slot in 0..<oldCapacity where old[slot].deadline != 0 {
+            var target = Int(truncatingIfNeeded: old[slot].key.hash) & mask
+            while entries[target].deadline != 0 { target = (target + 1) & mask }
+            entries[target] = old[slot]
+            (details + target).initialize(to: oldDetails[slot])
         }
-        oldDeadlines.deallocate()
-        oldEntries.deallocate()
+        old.deallocate()
+        oldDetails.deallocate()
     }
 
     /// Empties `slot` and shifts later entries of its cluster back (no tombstones).
     mutating func remove(at slot: Int) {
         var hole = slot
         var next = (slot + 1) & mask
-        while deadlines[next] != 0 {
+        while entries[next].deadline != 0 {
             let home = Int(truncatingIfNeeded: entries[next].key.hash) & mask
             // Move `next` into the hole unless its home lies cyclically in (hole, next].
-            let distanceToNext = (next - home) & mask
-            let distanceToHole = (hole - home) & mask
-            if distanceToHole < distanceToNext {
+            if (hole - home) & mask < (next - home) & mask {
                 entries[hole] = entries[next]
-                deadlines[hole] = deadlines[next]
+                details[hole] = details[next]
                 hole = next
             }
             next = (next + 1) & mask
         }
-        deadlines[hole] = 0
+        entries[hole].deadline = 0
         count -= 1
     }
 }

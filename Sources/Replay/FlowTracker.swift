@@ -38,7 +38,6 @@ public struct FlowRecord: Sendable {
     /// Packets in both directions, and those from the responder.
     public var packets: Int
     public var replyPackets: Int
-    public var bytes: Int
     /// ICMP errors quoting this flow (RELATED in conntrack's terms).
     public var relatedPackets: Int
     public var firstSeenNanoseconds: Int64
@@ -88,19 +87,22 @@ public struct ReplayStatistics: Sendable {
 /// outbound, loopback, transit) and simulated once; a flow is handed to `emit` when it expires
 /// (conntrack's timeouts against the capture's clock) or at ``finish()``. Memory grows with
 /// the live flows, not with the file.
+///
+/// Single-threaded by design; the hot properties skip Swift's dynamic exclusivity checks
+/// (`@exclusivity(unchecked)`), which cost more than the flow lookup itself.
 public final class FlowTracker {
-    public private(set) var statistics = ReplayStatistics()
-    public private(set) var verdicts: SimulatorVerdicts
+    @exclusivity(unchecked) public private(set) var statistics = ReplayStatistics()
+    @exclusivity(unchecked) public private(set) var verdicts: SimulatorVerdicts
     let podAddresses: [(UInt64, UInt64, Bool)]
     let timeouts: Timeouts
     let emit: (FlowRecord) -> Void
-    var table = FlowTable()
-    var now: Int64 = .min
-    var nextSweep: Int64 = .min
-    var packetsSinceSweep = 0
+    @exclusivity(unchecked) var table = FlowTable()
+    @exclusivity(unchecked) var now: Int64 = .min
+    @exclusivity(unchecked) var nextSweep: Int64 = .min
+    @exclusivity(unchecked) var packetsSinceSweep = 0
     /// First fragments' ports, to join later fragments (`ipfrag_time` 30 s is not modelled:
     /// the map is cleared when it grows past its limit).
-    var fragmentPorts: [FragmentKey: (UInt16, UInt16)] = [:]
+    @exclusivity(unchecked) var fragmentPorts: [FragmentKey: (UInt16, UInt16)] = [:]
 
     struct FragmentKey: Hashable {
         var sourceHigh: UInt64
@@ -132,8 +134,8 @@ public final class FlowTracker {
         isV6 ? .v6(IPv6Address(high: high, low: low)) : .v4(IPv4Address(UInt32(truncatingIfNeeded: low)))
     }
 
-    /// Adds one decoded packet captured at `timestamp` (ns) with `length` bytes on the wire.
-    public func add(_ packet: DecodedPacket, timestamp: Int64, length: Int) {
+    /// Adds one decoded packet captured at `timestamp` (ns).
+    public func add(_ packet: borrowing DecodedPacket, timestamp: Int64) {
         statistics.packets += 1
         if let issue = packet.issue {
             switch issue {
@@ -149,8 +151,8 @@ public final class FlowTracker {
             now = timestamp
             if statistics.firstNanoseconds == nil { statistics.firstNanoseconds = timestamp }
         }
-        packetsSinceSweep += 1
-        if now >= nextSweep && packetsSinceSweep >= table.capacity / 8 { sweep() }
+        packetsSinceSweep &+= 1
+        if now >= nextSweep && packetsSinceSweep >= table.capacity { sweep() }
 
         let (sourceHigh, sourceLow, isV6) = Self.words(ip.source)
         let (destinationHigh, destinationLow, _) = Self.words(ip.destination)
@@ -202,26 +204,26 @@ public final class FlowTracker {
             let entry = table.entries + slot
             let fromInitiator = entry.pointee.initiatorIsA == sourceFirst
             entry.pointee.lastSeen = max(entry.pointee.lastSeen, timestamp)
-            entry.pointee.bytes &+= UInt64(length)
             if fromInitiator {
                 entry.pointee.packets &+= 1
             } else {
                 entry.pointee.replyPackets &+= 1
                 entry.pointee.state.insert(.replied)
             }
-            if !flags.isEmpty {
-                if flags.contains(.rst) { entry.pointee.state.insert(.reset) }
-                if flags.contains(.fin) {
+            // RST (0x04) and FIN (0x01), RFC 9293 §3.1.
+            if flags.rawValue & 0x05 != 0 {
+                if flags.rawValue & 0x04 != 0 { entry.pointee.state.insert(.reset) }
+                if flags.rawValue & 0x01 != 0 {
                     entry.pointee.state.insert(fromInitiator ? .finFromInitiator : .finFromResponder)
                 }
             }
-            table.deadlines[slot] = max(entry.pointee.lastSeen &+ timeout(entry.pointee), 1)
+            entry.pointee.deadline = max(entry.pointee.lastSeen &+ timeout(entry.pointee), 1)
             return
         }
         // A new flow. The initiator sent the first packet, unless that packet is a SYN-ACK
         // (or mid-stream TCP, where the lower port is taken as the server's).
         var initiatorIsSource = true
-        if ip.proto == .tcp {
+        if ip.proto.rawValue == 6 {
             if flags.contains(.syn) {
                 initiatorIsSource = !flags.contains(.ack)
             } else {
@@ -236,14 +238,15 @@ public final class FlowTracker {
             initiatorPort: initiatorIsSource ? sourcePort : destinationPort, responder: responder,
             responderPort: initiatorIsSource ? destinationPort : sourcePort)
         var entry = FlowEntry(
-            key: key, firstSeen: timestamp, lastSeen: timestamp, bytes: UInt64(length),
-            packets: initiatorIsSource ? 1 : 0, replyPackets: initiatorIsSource ? 0 : 1, related: 0,
-            verdict: verdict, interfaceIndex: packet.interfaceIndex ?? 0, firstFlags: flags.rawValue,
-            state: initiatorIsSource ? [] : .replied, initiatorIsA: initiatorIsSource == sourceFirst,
-            direction: direction, hasInterfaceIndex: packet.interfaceIndex != nil)
+            key: key, state: initiatorIsSource ? [] : .replied, initiatorIsA: initiatorIsSource == sourceFirst,
+            deadline: 0, lastSeen: timestamp, packets: initiatorIsSource ? 1 : 0, replyPackets: initiatorIsSource ? 0 : 1)
         if flags.contains(.rst) { entry.state.insert(.reset) }
         if flags.contains(.fin) { entry.state.insert(initiatorIsSource ? .finFromInitiator : .finFromResponder) }
-        _ = table.insert(entry, deadline: timestamp &+ timeout(entry), emptySlot: -1 - slot)
+        entry.deadline = timestamp &+ timeout(entry)
+        let details = FlowDetails(
+            firstSeen: timestamp, verdict: verdict, related: 0, interfaceIndex: packet.interfaceIndex ?? 0,
+            firstFlags: flags.rawValue, direction: direction, hasInterfaceIndex: packet.interfaceIndex != nil)
+        table.insert(entry, details, emptySlot: -1 - slot)
         statistics.flows += 1
         if table.count > statistics.peakLiveFlows { statistics.peakLiveFlows = table.count }
     }
@@ -251,7 +254,7 @@ public final class FlowTracker {
     @inline(__always) func timeout(_ entry: FlowEntry) -> Int64 {
         let seconds: Int64
         switch entry.key.proto {
-        case IPProtocol.tcp.rawValue:
+        case 6:
             let state = entry.state
             if state.contains(.reset) {
                 seconds = timeouts.tcpReset
@@ -260,9 +263,9 @@ public final class FlowTracker {
             } else {
                 seconds = state.contains(.replied) ? timeouts.tcpEstablished : timeouts.tcpUnreplied
             }
-        case IPProtocol.udp.rawValue:
+        case 17:
             seconds = entry.state.contains(.replied) ? timeouts.udpReplied : timeouts.udpUnreplied
-        case IPProtocol.icmp.rawValue, IPProtocol.icmpv6.rawValue:
+        case 1, 58:
             seconds = timeouts.icmp
         default:
             seconds = timeouts.other
@@ -319,7 +322,7 @@ public final class FlowTracker {
         let slot = table.find(key, hash: key.hash)
         guard slot >= 0 else { return }
         statistics.icmpErrorsRelated += 1
-        table.entries[slot].related &+= 1
+        table.details[slot].related &+= 1
     }
 
     /// Hands expired flows to `emit` and frees their slots.
@@ -328,9 +331,9 @@ public final class FlowTracker {
         nextSweep = now &+ 1_000_000_000
         var slot = 0
         while slot < table.capacity {
-            let deadline = table.deadlines[slot]
+            let deadline = table.entries[slot].deadline
             if deadline != 0 && deadline < now {
-                emit(record(table.entries[slot]))
+                emit(record(table.entries[slot], table.details[slot]))
                 table.remove(at: slot)
                 continue  // the slot may now hold a shifted entry
             }
@@ -340,32 +343,34 @@ public final class FlowTracker {
 
     /// Emits every live flow (by first packet) and empties the table.
     public func finish() {
-        var live: [FlowEntry] = []
+        var live: [(FlowEntry, FlowDetails)] = []
         live.reserveCapacity(table.count)
-        for slot in 0..<table.capacity where table.deadlines[slot] != 0 { live.append(table.entries[slot]) }
-        live.sort { $0.firstSeen < $1.firstSeen }
-        for entry in live { emit(record(entry)) }
+        for slot in 0..<table.capacity where table.entries[slot].deadline != 0 {
+            live.append((table.entries[slot], table.details[slot]))
+        }
+        live.sort { $0.1.firstSeen < $1.1.firstSeen }
+        for (entry, details) in live { emit(record(entry, details)) }
         table = FlowTable()
         statistics.lastNanoseconds = now
     }
 
-    func record(_ entry: FlowEntry) -> FlowRecord {
+    func record(_ entry: FlowEntry, _ details: FlowDetails) -> FlowRecord {
         let key = entry.key
         let a = Self.address(key.aHigh, key.aLow, key.isV6)
         let b = Self.address(key.bHigh, key.bLow, key.isV6)
         let (source, sourcePort, destination, destinationPort) =
             entry.initiatorIsA ? (a, key.aPort, b, key.bPort) : (b, key.bPort, a, key.aPort)
-        let verdict = verdicts.verdicts[Int(entry.verdict)]
+        let verdict = verdicts.verdicts[Int(details.verdict)]
         let uid: UInt32? =
-            entry.direction == .outbound || entry.direction == .loopback
+            details.direction == .outbound || details.direction == .loopback
             ? verdicts.owner(initiator: source).uid : nil
         return FlowRecord(
             proto: IPProtocol(rawValue: key.proto), source: source, sourcePort: sourcePort,
-            destination: destination, destinationPort: destinationPort, direction: entry.direction,
+            destination: destination, destinationPort: destinationPort, direction: details.direction,
             verdict: verdict, uid: verdict.verdict == .notSimulated ? nil : uid, packets: Int(entry.packets + entry.replyPackets),
-            replyPackets: Int(entry.replyPackets), bytes: Int(entry.bytes), relatedPackets: Int(entry.related),
-            firstSeenNanoseconds: entry.firstSeen, lastSeenNanoseconds: entry.lastSeen,
-            interfaceIndex: entry.hasInterfaceIndex ? entry.interfaceIndex : nil,
-            firstTCPFlags: TCPFlags(rawValue: entry.firstFlags))
+            replyPackets: Int(entry.replyPackets), relatedPackets: Int(details.related),
+            firstSeenNanoseconds: details.firstSeen, lastSeenNanoseconds: entry.lastSeen,
+            interfaceIndex: details.hasInterfaceIndex ? details.interfaceIndex : nil,
+            firstTCPFlags: TCPFlags(rawValue: details.firstFlags))
     }
 }
