@@ -20,8 +20,12 @@ public final class CaptureFile: PacketSource {
     let filter: PacketFilter?
     /// Unretained views of `libpcap` and `filter` for the per-packet path (no reference
     /// counting per packet; the `let`s above keep the objects alive).
-    let fast: Unmanaged<LibpcapSource>?
     let fastFilter: Unmanaged<PacketFilter>?
+    /// libpcap's handle and link type, read directly per packet; the counters live here.
+    let handle: OpaquePointer?
+    let handleLinkType: LinkType
+    @exclusivity(unchecked) var recordCount = 0
+    @exclusivity(unchecked) var offset: Int64 = 24
 
     /// Opens `path`. Throws for a missing, empty, non-capture or unsupported file.
     public init(path: String, filter: String? = nil) throws(CaptureError) {
@@ -69,7 +73,8 @@ public final class CaptureFile: PacketSource {
             self.filter = nil
             fastFilter = nil
         }
-        fast = libpcap.map { Unmanaged.passUnretained($0) }
+        handle = libpcap?.handle
+        handleLinkType = libpcap?.linkType ?? .ethernet
     }
 
     /// The link type of a pcap file (nil for pcapng, where each interface has its own).
@@ -80,27 +85,26 @@ public final class CaptureFile: PacketSource {
 
     public var bytesRead: Int64 {
         if usingFallback, let fallback { return fallback.bytesRead }
-        return libpcap?.bytesRead ?? pcapng?.bytesRead ?? 0
+        if let libpcap { return libpcap.isPcapng ? libpcap.streamPosition : offset }
+        return pcapng?.bytesRead ?? 0
     }
 
     public func next() throws(CaptureError) -> PacketRecord? {
         while true {
             let record: PacketRecord?
-            if let fast, !usingFallback {
-                let result = fast._withUnsafeGuaranteedRef { source -> Result<PacketRecord?, CaptureError> in
-                    do throws(CaptureError) { return .success(try source.next()) } catch { return .failure(error) }
-                }
-                switch result {
-                case .success(let next): record = next
-                case .failure(let error):
-                    guard let libpcap else { throw error }
+            if let handle, !usingFallback {
+                var status: Int32 = 0
+                record = LibpcapSource.read(handle, handleLinkType, &recordCount, &offset, &status)
+                if record == nil, let libpcap,
+                    let error = libpcap.failure(status, recordCount: recordCount, offset: offset)
+                {
                     guard libpcap.isPcapng, case .malformed(_, _, let detail) = error,
                         detail.contains(LibpcapSource.mixedLinkTypesMarker)
                     else { throw error }
                     // An interface with another link type mid-file: continue with our reader
                     // after the packets libpcap delivered.
                     let ours = try PcapngReader(path: path, fileSize: fileSize)
-                    for _ in 0..<libpcap.recordCount { _ = try ours.next() }
+                    for _ in 0..<recordCount { _ = try ours.next() }
                     fallback = ours
                     usingFallback = true
                     continue

@@ -68,36 +68,50 @@ public final class LibpcapSource: PacketSource {
         buffer.deallocate()
     }
 
-    public var bytesRead: Int64 {
-        if !isPcapng { return offset }
-        guard let file = pcap_file(handle) else { return 0 }
-        return Int64(ftello(file))
-    }
+    public var bytesRead: Int64 { isPcapng ? streamPosition : offset }
 
     public func next() throws(CaptureError) -> PacketRecord? {
+        var status: Int32 = 0
+        if let record = Self.read(handle, linkType, &recordCount, &offset, &status) { return record }
+        if let error = failure(status, recordCount: recordCount, offset: offset) { throw error }
+        return nil
+    }
+
+    /// One `pcap_next_ex` call: the record, or nil with the status to pass to ``failure``.
+    @inline(__always) static func read(
+        _ handle: OpaquePointer, _ linkType: LinkType, _ count: inout Int, _ offset: inout Int64,
+        _ status: inout Int32
+    ) -> PacketRecord? {
         var headerPointer: UnsafeMutablePointer<pcap_pkthdr>?
         var dataPointer: UnsafePointer<UInt8>?
-        let status = pcap_next_ex(handle, &headerPointer, &dataPointer)
-        if status == 1, let headerPointer, let dataPointer {
-            recordCount += 1
-            let caplen = Int(headerPointer.pointee.caplen)
-            offset += 16 + Int64(caplen)
-            let ts = headerPointer.pointee.ts
-            return PacketRecord(
-                index: recordCount,
-                timestampNanoseconds: Int64(ts.tv_sec) &* 1_000_000_000 &+ Int64(ts.tv_usec),
-                capturedLength: caplen, originalLength: Int(headerPointer.pointee.len), linkType: linkType,
-                bytes: UnsafeRawBufferPointer(start: dataPointer, count: caplen))
-        }
+        status = pcap_next_ex(handle, &headerPointer, &dataPointer)
+        guard status == 1, let headerPointer, let dataPointer else { return nil }
+        count &+= 1
+        let caplen = Int(headerPointer.pointee.caplen)
+        offset &+= 16 &+ Int64(caplen)
+        let ts = headerPointer.pointee.ts
+        return PacketRecord(
+            index: count, timestampNanoseconds: Int64(ts.tv_sec) &* 1_000_000_000 &+ Int64(ts.tv_usec),
+            capturedLength: caplen, originalLength: Int(headerPointer.pointee.len), linkType: linkType,
+            bytes: UnsafeRawBufferPointer(start: dataPointer, count: caplen))
+    }
+
+    /// The error for a `pcap_next_ex` status other than 1 (nil at the end of the file).
+    func failure(_ status: Int32, recordCount: Int, offset: Int64) -> CaptureError? {
         if status == PCAP_ERROR_BREAK { return nil }
         let message = String(cString: pcap_geterr(handle))
+        let position = isPcapng ? streamPosition : offset
         if message.contains(Self.mixedLinkTypesMarker) {
-            throw .malformed(path: path, offset: bytesRead, detail: message)
+            return .malformed(path: path, offset: position, detail: message)
         }
         if message.contains("truncated") || message.contains("only got") {
-            throw .truncatedRecord(
-                path: path, record: recordCount + 1, offset: isPcapng ? bytesRead : offset, detail: message)
+            return .truncatedRecord(path: path, record: recordCount + 1, offset: position, detail: message)
         }
-        throw .malformed(path: path, offset: bytesRead, detail: "record \(recordCount + 1): \(message)")
+        return .malformed(path: path, offset: position, detail: "record \(recordCount + 1): \(message)")
+    }
+
+    var streamPosition: Int64 {
+        guard let file = pcap_file(handle) else { return 0 }
+        return Int64(ftello(file))
     }
 }

@@ -13,9 +13,21 @@ public struct ReplaySummary: Sendable {
         var socketPort: UInt16?
     }
 
-    var rows: [Row: (flows: Int, packets: Int)] = [:]
-    public private(set) var flowsByVerdict: [Verdict: Int] = [:]
-    public private(set) var packetsByVerdict: [Verdict: Int] = [:]
+    var rows: [Row: Counts] = [:]
+
+    struct Counts {
+        var flows = 0
+        var packets = 0
+    }
+
+    /// Flows and packets per verdict.
+    public var flowsByVerdict: [Verdict: Int] {
+        rows.reduce(into: [:]) { $0[$1.key.verdict, default: 0] += $1.value.flows }
+    }
+
+    public var packetsByVerdict: [Verdict: Int] {
+        rows.reduce(into: [:]) { $0[$1.key.verdict, default: 0] += $1.value.packets }
+    }
 
     public init() {}
 
@@ -23,10 +35,12 @@ public struct ReplaySummary: Sendable {
         let row = Row(
             verdict: flow.verdict.verdict, direction: flow.direction, proto: flow.proto, port: flow.destinationPort,
             socketPort: flow.verdict.socketPort)
-        rows[row, default: (0, 0)].flows += 1
-        rows[row, default: (0, 0)].packets += flow.packets
-        flowsByVerdict[flow.verdict.verdict, default: 0] += 1
-        packetsByVerdict[flow.verdict.verdict, default: 0] += flow.packets
+        Self.bump(&rows[row, default: Counts()], flow.packets)
+    }
+
+    static func bump(_ counts: inout Counts, _ packets: Int) {
+        counts.flows += 1
+        counts.packets += packets
     }
 
     /// The table: verdict totals, then one line per port, flows that bypass the sidecar first.
@@ -51,6 +65,8 @@ public struct ReplaySummary: Sendable {
         text += notes.isEmpty ? "\n\n" : "; " + notes.joined(separator: ", ") + "\n\n"
 
         var table: [[String]] = [["verdict", "flows", "packets"]]
+        let flowsByVerdict = flowsByVerdict
+        let packetsByVerdict = packetsByVerdict
         for verdict in Verdict.allCases where flowsByVerdict[verdict] != nil {
             table.append([
                 verdict.rawValue, String(flowsByVerdict[verdict] ?? 0), String(packetsByVerdict[verdict] ?? 0),
