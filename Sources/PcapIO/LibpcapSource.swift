@@ -44,7 +44,8 @@ public final class LibpcapSource: PacketSource {
             let handle = pcap_fopen_offline_with_tstamp_precision(
                 file, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer)
         else {
-            // pcap_fopen_offline closes the stream when it fails.
+            // pcap_fopen_offline leaves the stream open when it fails.
+            fclose(file)
             buffer.deallocate()
             let message = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if message.contains("truncated") {
@@ -57,8 +58,7 @@ public final class LibpcapSource: PacketSource {
         if type == .raw { type = .rawDLT }
         linkType = type
         guard linkType.isDecodable else {
-            pcap_close(handle)
-            buffer.deallocate()
+            // Every property is set: deinit closes the handle and frees the buffer.
             throw .unsupportedLinkType(path: path, linkType: linkType, interface: nil)
         }
     }

@@ -44,8 +44,7 @@ public final class PcapngReader: PacketSource {
         // The first block must be a Section Header Block.
         var magic: UInt32 = 0
         if fread(&magic, 1, 4, file) != 4 || magic != 0x0A0D_0D0A {
-            fclose(file)
-            buffer.deallocate()
+            // Every property is set: deinit closes the file and frees the buffer.
             throw .notACapture(path: path, detail: "no pcapng Section Header Block at byte 0")
         }
         fseeko(file, 0, SEEK_SET)
