@@ -30,7 +30,8 @@ let package = Package(
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .target(name: "PacketCodec", dependencies: ["PacketModel"], swiftSettings: strict),
         .target(name: "PcapIO", dependencies: ["CPcap", "PacketCodec"], swiftSettings: strict),
-        .target(name: "Replay", dependencies: ["PacketCodec", "Netfilter", "PacketModel"], swiftSettings: strict),
+        .target(
+            name: "Replay", dependencies: ["PacketCodec", "Netfilter", "PacketModel"], swiftSettings: strict),
         .target(name: "Netfilter", dependencies: ["PacketModel"], swiftSettings: strict),
         .target(name: "IptablesSave", dependencies: ["Netfilter", "PacketModel"], swiftSettings: strict),
         .target(name: "IstioCapture", dependencies: ["Netfilter", "PacketModel"], swiftSettings: strict),
@@ -48,8 +49,11 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(name: "iptsim", dependencies: ["IptsimCLI"], swiftSettings: strict),
         .testTarget(name: "PacketModelTests", dependencies: ["PacketModel"], swiftSettings: strict),
-        .testTarget(name: "PacketCodecTests", dependencies: ["PacketCodec", "PacketModel"], swiftSettings: strict),
-        .testTarget(name: "PcapIOTests", dependencies: ["PcapIO", "PacketCodec", "PacketModel"], swiftSettings: strict),
+        .testTarget(
+            name: "PacketCodecTests", dependencies: ["PacketCodec", "PacketModel"], swiftSettings: strict),
+        .testTarget(
+            name: "PcapIOTests", dependencies: ["PcapIO", "PacketCodec", "PacketModel"], swiftSettings: strict
+        ),
         .testTarget(
             name: "ReplayTests",
             dependencies: ["Replay", "PcapIO", "PacketCodec", "Netfilter", "PacketModel", "IptsimCLI"],

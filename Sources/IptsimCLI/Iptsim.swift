@@ -9,7 +9,9 @@ public struct Iptsim: ParsableCommand {
             Rule SOURCE for the subcommands: istio-iptables arguments after `--`, e.g.
               iptsim diff --from 1.10 --to 1.30 -- -p 15001 -z 15006 -u 1337 -m REDIRECT -i '*' -b '*'
             """,
-        subcommands: [TraceCommand.self, RulesCommand.self, RunCommand.self, DiffCommand.self, ReplayCommand.self])
+        subcommands: [
+            TraceCommand.self, RulesCommand.self, RunCommand.self, DiffCommand.self, ReplayCommand.self,
+        ])
 
     public init() {}
 }

@@ -17,7 +17,8 @@ import Replay
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Push captured traffic (pcap/pcapng) through a pod's rules, flow by flow: which flows the sidecar captures, and which bypass it.",
+        abstract:
+            "Push captured traffic (pcap/pcapng) through a pod's rules, flow by flow: which flows the sidecar captures, and which bypass it.",
         discussion: """
             SOURCE is istio-iptables arguments after `--`, or --rules FILE (and --rules6 FILE) with iptables-save text. The pod is the standard sidecar pod of `iptsim trace` (Envoy on 15001/15006 as uid 1337, the DNS proxy on 15053, the app on every other port).
 
@@ -78,7 +79,9 @@ struct ReplayCommand: ParsableCommand {
     }
 
     /// The positionals after the command line's first `--` are istio-iptables arguments.
-    static func split(_ positionals: [String], commandLine: [String]) -> (captures: [String], arguments: [String]) {
+    static func split(_ positionals: [String], commandLine: [String]) -> (
+        captures: [String], arguments: [String]
+    ) {
         guard let terminator = commandLine.firstIndex(of: "--") else { return (positionals, []) }
         let trailing = min(commandLine.count - terminator - 1, positionals.count)
         return (Array(positionals.dropLast(trailing)), Array(positionals.suffix(trailing)))
@@ -151,7 +154,9 @@ public enum ReplayRun {
                 pods.append(address)
             }
             if let filter = options.filter {
-                do { try PacketFilter.validate(filter) } catch { throw Failure(description: error.description) }
+                do { try PacketFilter.validate(filter) } catch {
+                    throw Failure(description: error.description)
+                }
             }
             // Open every capture first: a missing or non-capture file fails before any output.
             for path in options.captures {
@@ -160,18 +165,23 @@ public enum ReplayRun {
             let inferred = pods.isEmpty
             if inferred {
                 pods = try inferPods(options)
-                stderr("pod IPs inferred from the capture: \(pods.map(\.description).joined(separator: ", "))\n")
+                stderr(
+                    "pod IPs inferred from the capture: \(pods.map(\.description).joined(separator: ", "))\n")
             }
-            let (tables, config) = try loadRules(options, families: Set(pods.map(\.family)), environment, machine)
+            let (tables, config) = try loadRules(
+                options, families: Set(pods.map(\.family)), environment, machine)
             var simulators: [Simulator] = []
             for family in [IPFamily.ipv4, .ipv6] {
-                guard let pod = pods.first(where: { $0.family == family }), let rules = tables[family] else { continue }
+                guard let pod = pods.first(where: { $0.family == family }), let rules = tables[family] else {
+                    continue
+                }
                 simulators.append(Simulator(rules: rules, environment: TraceReport.standardPod(pod, config)))
             }
             let verdicts = SimulatorVerdicts(
                 simulators: simulators,
                 ports: .init(
-                    outbound: config.proxyPort.port ?? 15001, inbound: config.inboundCapturePort.port ?? 15006),
+                    outbound: config.proxyPort.port ?? 15001, inbound: config.inboundCapturePort.port ?? 15006
+                ),
                 owners: .init(appUID: options.appUID, appGID: options.appGID))
 
             var summary = ReplaySummary()
@@ -284,7 +294,8 @@ public enum ReplayRun {
                 texts[family] = String(decoding: data, as: UTF8.self)
             }
         } else {
-            switch IstioIptablesCommand(environment: environment, machine: machine).ruleSet(options.arguments) {
+            switch IstioIptablesCommand(environment: environment, machine: machine).ruleSet(options.arguments)
+            {
             case .failure(let error): throw Failure(description: error.description)
             case .success(let result):
                 config = result.config

@@ -135,7 +135,8 @@ public struct ICMPHeader: Hashable, Sendable {
     public var quoted: QuotedPacket?
     public var isV6: Bool
 
-    public init(type: UInt8, code: UInt8, isV6: Bool, identifier: UInt16? = nil, quoted: QuotedPacket? = nil) {
+    public init(type: UInt8, code: UInt8, isV6: Bool, identifier: UInt16? = nil, quoted: QuotedPacket? = nil)
+    {
         self.type = type
         self.code = code
         self.isV6 = isV6

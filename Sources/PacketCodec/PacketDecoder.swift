@@ -21,7 +21,9 @@ public enum PacketDecoder {
 
     /// Decodes into `packet`, overwriting it: a caller reading many packets keeps one value and
     /// avoids copying it per packet.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, linkType: LinkType, into packet: inout DecodedPacket) {
+    public static func decode(
+        _ bytes: UnsafeRawBufferPointer, linkType: LinkType, into packet: inout DecodedPacket
+    ) {
         packet.reset(linkType: linkType)
         let data = Bytes(bytes)
         var offset = 0
@@ -35,7 +37,9 @@ public enum PacketDecoder {
             var tags = 0
             while type == EtherType.vlan.rawValue || type == EtherType.qinq.rawValue || type == 0x9100 {
                 guard tags < 4 else { return packet.setMalformed(.link, .tooManyVLANTags) }
-                guard data.count >= offset + 4 else { return packet.setTruncated(.link, offset + 4, data.count) }
+                guard data.count >= offset + 4 else {
+                    return packet.setTruncated(.link, offset + 4, data.count)
+                }
                 if packet.vlanID == nil { packet.vlanID = data.u16(offset) & 0x0fff }
                 type = data.u16(offset + 2)
                 offset += 4
@@ -150,7 +154,8 @@ public enum PacketDecoder {
 
     static func decodeIP(_ data: Bytes, at start: Int, into packet: inout DecodedPacket) {
         packet.ip = IPHeader(
-            version: 0, source: .v4(IPv4Address(0)), destination: .v4(IPv4Address(0)), proto: IPProtocol(rawValue: 0),
+            version: 0, source: .v4(IPv4Address(0)), destination: .v4(IPv4Address(0)),
+            proto: IPProtocol(rawValue: 0),
             hopLimit: 0, headerLength: 0, totalLength: 0)
         let issue = parseIP(data, at: start, quoted: false, into: &packet.ip!)
         if let issue {
@@ -215,7 +220,9 @@ public enum PacketDecoder {
 
     /// ICMP (RFC 792) / ICMPv6 (RFC 4443): type(1) code(1) checksum(2) rest(4), then for errors
     /// the quoted datagram.
-    static func decodeICMP(_ data: Bytes, at start: Int, end: Int, isV6: Bool, into packet: inout DecodedPacket) {
+    static func decodeICMP(
+        _ data: Bytes, at start: Int, end: Int, isV6: Bool, into packet: inout DecodedPacket
+    ) {
         guard end - start >= 4 else {
             packet.setTruncated(.transport, start + 8, end)
             return
@@ -235,7 +242,8 @@ public enum PacketDecoder {
             var inner = IPHeader.empty
             let issue = parseIP(data.prefix(end), at: quoteStart, quoted: true, into: &inner)
             if inner.version != 0 {
-                var quoted = QuotedPacket(source: inner.source, destination: inner.destination, proto: inner.proto)
+                var quoted = QuotedPacket(
+                    source: inner.source, destination: inner.destination, proto: inner.proto)
                 let portsAt = quoteStart + inner.headerLength
                 if inner.fragment.map({ $0.isFirst }) ?? true, portsAt + 4 <= end, hasPorts(inner.proto) {
                     quoted.sourcePort = data.u16(portsAt)
@@ -257,7 +265,9 @@ public enum PacketDecoder {
     /// One IP header, IPv4 options and IPv6 extension headers included, written into `header`
     /// (its version stays 0 when not even the addresses could be read). `quoted`: inside an ICMP
     /// error, where the length fields describe the original datagram, not what is quoted.
-    static func parseIP(_ data: Bytes, at start: Int, quoted: Bool, into header: inout IPHeader) -> DecodeIssue? {
+    static func parseIP(_ data: Bytes, at start: Int, quoted: Bool, into header: inout IPHeader)
+        -> DecodeIssue?
+    {
         let layer: PacketLayer = quoted ? .icmpQuote : .network
         guard data.count > start else {
             return .truncated(layer, needed: start + 20, available: data.count)
@@ -333,7 +343,8 @@ public enum PacketDecoder {
                 }
                 let field = data.u16(offset + 2)
                 header.fragment = Fragment(
-                    offset: field & 0xfff8, moreFragments: field & 1 != 0, identification: data.u32(offset + 4))
+                    offset: field & 0xfff8, moreFragments: field & 1 != 0,
+                    identification: data.u32(offset + 4))
                 header.proto = IPProtocol(rawValue: data[offset])
                 offset += 8
                 if field & 0xfff8 != 0 { break extensions }

@@ -18,7 +18,8 @@ public enum PacketEncoder {
     /// ``ipv6Fragment(offset:more:identification:)`` as an extension header.
     public static func ip(
         source: IPAddress, destination: IPAddress, transport: Transport, payload: [UInt8] = [],
-        hopLimit: UInt8 = 64, identification: UInt16 = 0, fragmentOffset: UInt16 = 0, moreFragments: Bool = false,
+        hopLimit: UInt8 = 64, identification: UInt16 = 0, fragmentOffset: UInt16 = 0,
+        moreFragments: Bool = false,
         ipv4Options: [UInt8] = [], ipv6ExtensionHeaders: [(type: UInt8, bytes: [UInt8])] = []
     ) -> [UInt8] {
         let (proto, upper) = transportBytes(transport, payload, source, destination)
@@ -41,7 +42,9 @@ public enum PacketEncoder {
             var chain: [UInt8] = []
             for (index, extensionHeader) in ipv6ExtensionHeaders.enumerated() {
                 var bytes = extensionHeader.bytes
-                bytes[0] = index + 1 < ipv6ExtensionHeaders.count ? ipv6ExtensionHeaders[index + 1].type : proto.rawValue
+                bytes[0] =
+                    index + 1 < ipv6ExtensionHeaders.count
+                    ? ipv6ExtensionHeaders[index + 1].type : proto.rawValue
                 chain += bytes
             }
             let first = ipv6ExtensionHeaders.first?.type ?? proto.rawValue
@@ -90,10 +93,14 @@ public enum PacketEncoder {
     }
 
     /// Linux cooked v2 (LINUX_SLL2, 20 bytes) with an interface index.
-    public static func linuxSLL2(_ datagram: [UInt8], interfaceIndex: UInt32, packetType: SLLPacketType = .host)
+    public static func linuxSLL2(
+        _ datagram: [UInt8], interfaceIndex: UInt32, packetType: SLLPacketType = .host
+    )
         -> [UInt8]
     {
-        be16(etherType(of: datagram).rawValue) + [0, 0] + be32(interfaceIndex) + be16(1) + [packetType.rawValue, 6]
+        be16(etherType(of: datagram).rawValue) + [0, 0] + be32(interfaceIndex) + be16(1) + [
+            packetType.rawValue, 6,
+        ]
             + [2, 0, 0, 0, 0, 1, 0, 0] + datagram
     }
 
@@ -122,21 +129,27 @@ public enum PacketEncoder {
         datagram.first.map { $0 >> 4 == 6 ? EtherType.ipv6 : .ipv4 } ?? .ipv4
     }
 
-    static func transportBytes(_ transport: Transport, _ payload: [UInt8], _ source: IPAddress, _ destination: IPAddress)
+    static func transportBytes(
+        _ transport: Transport, _ payload: [UInt8], _ source: IPAddress, _ destination: IPAddress
+    )
         -> (IPProtocol, [UInt8])
     {
         let isV6 = source.family == .ipv6
         switch transport {
         case .tcp(let sourcePort, let destinationPort, let flags, let sequence):
             var bytes = be16(sourcePort) + be16(destinationPort) + be32(sequence) + be32(0)
-            bytes += [0x50 | UInt8(flags.rawValue >> 8 & 1), UInt8(flags.rawValue & 0xff)] + be16(65535) + [0, 0, 0, 0]
+            bytes +=
+                [0x50 | UInt8(flags.rawValue >> 8 & 1), UInt8(flags.rawValue & 0xff)] + be16(65535) + [
+                    0, 0, 0, 0,
+                ]
             bytes += payload
             let checksum = pseudoChecksum(bytes, .tcp, source, destination)
             bytes[16] = UInt8(checksum >> 8)
             bytes[17] = UInt8(checksum & 0xff)
             return (.tcp, bytes)
         case .udp(let sourcePort, let destinationPort):
-            var bytes = be16(sourcePort) + be16(destinationPort) + be16(UInt16(8 + payload.count)) + [0, 0] + payload
+            var bytes =
+                be16(sourcePort) + be16(destinationPort) + be16(UInt16(8 + payload.count)) + [0, 0] + payload
             let checksum = pseudoChecksum(bytes, .udp, source, destination)
             bytes[6] = UInt8(checksum >> 8)
             bytes[7] = UInt8(checksum & 0xff)
@@ -166,7 +179,9 @@ public enum PacketEncoder {
         return ~UInt16(sum)
     }
 
-    static func pseudoChecksum(_ bytes: [UInt8], _ proto: IPProtocol, _ source: IPAddress, _ destination: IPAddress)
+    static func pseudoChecksum(
+        _ bytes: [UInt8], _ proto: IPProtocol, _ source: IPAddress, _ destination: IPAddress
+    )
         -> UInt16
     {
         var pseudo: [UInt8]
@@ -186,5 +201,7 @@ public enum PacketEncoder {
     static func le16(_ value: UInt16) -> [UInt8] { [UInt8(value & 0xff), UInt8(value >> 8)] }
     static func be32(_ value: UInt32) -> [UInt8] { be16(UInt16(value >> 16)) + be16(UInt16(value & 0xffff)) }
     static func le32(_ value: UInt32) -> [UInt8] { le16(UInt16(value & 0xffff)) + le16(UInt16(value >> 16)) }
-    static func be64(_ value: UInt64) -> [UInt8] { be32(UInt32(value >> 32)) + be32(UInt32(value & 0xffff_ffff)) }
+    static func be64(_ value: UInt64) -> [UInt8] {
+        be32(UInt32(value >> 32)) + be32(UInt32(value & 0xffff_ffff))
+    }
 }

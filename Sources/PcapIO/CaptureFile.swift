@@ -35,7 +35,9 @@ public final class CaptureFile: PacketSource {
             if errno == ENOENT { throw .fileNotFound(path: path) }
             throw .unreadable(path: path, reason: String(cString: strerror(errno)))
         }
-        guard info.st_mode & S_IFMT != S_IFDIR else { throw .unreadable(path: path, reason: "is a directory") }
+        guard info.st_mode & S_IFMT != S_IFDIR else {
+            throw .unreadable(path: path, reason: "is a directory")
+        }
         fileSize = Int64(info.st_size)
         guard fileSize > 0 else { throw .emptyFile(path: path) }
         let head = try Self.head(path, 16)
@@ -117,7 +119,9 @@ public final class CaptureFile: PacketSource {
             guard let record else { return nil }
             if let fastFilter {
                 let matches = fastFilter._withUnsafeGuaranteedRef { filter -> Result<Bool, CaptureError> in
-                    do throws(CaptureError) { return .success(try filter.matches(record)) } catch { return .failure(error) }
+                    do throws(CaptureError) { return .success(try filter.matches(record)) } catch {
+                        return .failure(error)
+                    }
                 }
                 if try !matches.get() { continue }
             }
@@ -137,7 +141,9 @@ public final class CaptureFile: PacketSource {
 
     /// What a non-capture file looks like, for the error message.
     static func describe(_ head: [UInt8]) -> String {
-        let printable = head.allSatisfy { (0x20...0x7e).contains($0) || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 }
+        let printable = head.allSatisfy {
+            (0x20...0x7e).contains($0) || $0 == 0x0a || $0 == 0x0d || $0 == 0x09
+        }
         if printable {
             let text = String(decoding: head.prefix(12), as: UTF8.self)
                 .replacingNewlines()

@@ -47,7 +47,8 @@ public final class LibpcapSource: PacketSource {
             // pcap_fopen_offline leaves the stream open when it fails.
             fclose(file)
             buffer.deallocate()
-            let message = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let message = String(
+                decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if message.contains("truncated") {
                 throw .truncatedHeader(path: path, needed: isPcapng ? 28 : 24, available: fileSize)
             }

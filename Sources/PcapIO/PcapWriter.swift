@@ -31,7 +31,8 @@ public final class PcapWriter {
     deinit { close() }
 
     /// Appends one packet; `originalLength` defaults to the bytes given (nothing snapped).
-    public func write(timestampNanoseconds: Int64, bytes: UnsafeRawBufferPointer, originalLength: Int? = nil) {
+    public func write(timestampNanoseconds: Int64, bytes: UnsafeRawBufferPointer, originalLength: Int? = nil)
+    {
         guard let dumper, let base = bytes.baseAddress else { return }
         var header = pcap_pkthdr()
         header.ts.tv_sec = Int(timestampNanoseconds / 1_000_000_000)
@@ -42,7 +43,9 @@ public final class PcapWriter {
     }
 
     public func write(timestampNanoseconds: Int64, bytes: [UInt8], originalLength: Int? = nil) {
-        bytes.withUnsafeBytes { write(timestampNanoseconds: timestampNanoseconds, bytes: $0, originalLength: originalLength) }
+        bytes.withUnsafeBytes {
+            write(timestampNanoseconds: timestampNanoseconds, bytes: $0, originalLength: originalLength)
+        }
     }
 
     public func write(_ record: PacketRecord) {

@@ -101,7 +101,8 @@ public final class PcapngReader: PacketSource {
             case 0x1A2B_3C4D: bigEndian = false
             case 0x4D3C_2B1A: bigEndian = true
             default:
-                throw .malformed(path: path, offset: start + 8, detail: "bad Byte-Order Magic in a Section Header")
+                throw .malformed(
+                    path: path, offset: start + 8, detail: "bad Byte-Order Magic in a Section Header")
             }
         }
         type = bigEndian ? UInt32(bigEndian: head.0) : UInt32(littleEndian: head.0)
@@ -128,7 +129,8 @@ public final class PcapngReader: PacketSource {
         }
         bytesRead = start + Int64(length)
         guard Int(u32(length - 4)) == length else {
-            throw .malformed(path: path, offset: start, detail: "block's trailing length differs from its leading length")
+            throw .malformed(
+                path: path, offset: start, detail: "block's trailing length differs from its leading length")
         }
         switch type {
         case 0x0A0D_0D0A:
@@ -155,7 +157,8 @@ public final class PcapngReader: PacketSource {
                 option += 4 + (optionLength + 3) & ~3
             }
             guard interface.linkType.isDecodable else {
-                throw .unsupportedLinkType(path: path, linkType: interface.linkType, interface: interfaces.count)
+                throw .unsupportedLinkType(
+                    path: path, linkType: interface.linkType, interface: interfaces.count)
             }
             interfaces.append(interface)
         default:

@@ -15,7 +15,9 @@ struct FlowKey: Equatable {
     @inline(__always) var hash: UInt64 {
         var h = (aHigh ^ (aLow &* 0x9E37_79B9_7F4A_7C15)) &* 0xBF58_476D_1CE4_E5B9
         h ^= (bHigh ^ (bLow &* 0xC2B2_AE3D_27D4_EB4F)) &* 0x94D0_49BB_1331_11EB
-        h ^= (UInt64(aPort) << 32 | UInt64(bPort) << 16 | UInt64(proto) << 1 | (isV6 ? 1 : 0)) &* 0x9E37_79B9_7F4A_7C15
+        h ^=
+            (UInt64(aPort) << 32 | UInt64(bPort) << 16 | UInt64(proto) << 1 | (isV6 ? 1 : 0))
+            &* 0x9E37_79B9_7F4A_7C15
         h ^= h >> 31
         return h
     }
@@ -45,7 +47,8 @@ struct FlowEntry {
     var replyPackets: UInt32
 
     static let empty = FlowEntry(
-        key: FlowKey(aHigh: 0, aLow: 0, bHigh: 0, bLow: 0, aPort: 0, bPort: 0, proto: 0, isV6: false), state: [],
+        key: FlowKey(aHigh: 0, aLow: 0, bHigh: 0, bLow: 0, aPort: 0, bPort: 0, proto: 0, isV6: false),
+        state: [],
         initiatorIsA: true, deadline: 0, lastSeen: 0, packets: 0, replyPackets: 0)
 }
 

@@ -164,7 +164,8 @@ public final class FlowTracker {
             destinationPort = transport.destinationPort
             flags = transport.tcpFlags
             if let fragment = ip.fragment, fragment.moreFragments {
-                rememberFragment(ip, sourceHigh, sourceLow, destinationHigh, destinationLow, fragment, transport)
+                rememberFragment(
+                    ip, sourceHigh, sourceLow, destinationHigh, destinationLow, fragment, transport)
             }
         } else if let icmp = packet.icmp {
             if icmp.isError {
@@ -178,7 +179,8 @@ public final class FlowTracker {
             statistics.fragments += 1
             let key = FragmentKey(
                 sourceHigh: sourceHigh, sourceLow: sourceLow, destinationHigh: destinationHigh,
-                destinationLow: destinationLow, identification: fragment.identification, proto: ip.proto.rawValue)
+                destinationLow: destinationLow, identification: fragment.identification,
+                proto: ip.proto.rawValue)
             if let ports = fragmentPorts[key] {
                 statistics.fragmentsJoined += 1
                 (sourcePort, destinationPort) = ports
@@ -189,17 +191,26 @@ public final class FlowTracker {
         let sourceFirst =
             sourceHigh < destinationHigh
             || (sourceHigh == destinationHigh
-                && (sourceLow < destinationLow || (sourceLow == destinationLow && sourcePort <= destinationPort)))
+                && (sourceLow < destinationLow
+                    || (sourceLow == destinationLow && sourcePort <= destinationPort)))
         let key =
             sourceFirst
             ? FlowKey(
-                aHigh: sourceHigh, aLow: sourceLow, bHigh: destinationHigh, bLow: destinationLow, aPort: sourcePort,
+                aHigh: sourceHigh, aLow: sourceLow, bHigh: destinationHigh, bLow: destinationLow,
+                aPort: sourcePort,
                 bPort: destinationPort, proto: ip.proto.rawValue, isV6: isV6)
             : FlowKey(
                 aHigh: destinationHigh, aLow: destinationLow, bHigh: sourceHigh, bLow: sourceLow,
                 aPort: destinationPort, bPort: sourcePort, proto: ip.proto.rawValue, isV6: isV6)
         let hash = key.hash
-        let slot = table.find(key, hash: hash)
+        var slot = table.find(key, hash: hash)
+        if slot >= 0 && table.entries[slot].deadline < timestamp {
+            // Expired since the last sweep: conntrack would have forgotten it; this packet
+            // starts a new flow with the same 5-tuple.
+            emit(record(table.entries[slot], table.details[slot]))
+            table.remove(at: slot)
+            slot = table.find(key, hash: hash)
+        }
         if slot >= 0 {
             let entry = table.entries + slot
             let fromInitiator = entry.pointee.initiatorIsA == sourceFirst
@@ -238,10 +249,14 @@ public final class FlowTracker {
             initiatorPort: initiatorIsSource ? sourcePort : destinationPort, responder: responder,
             responderPort: initiatorIsSource ? destinationPort : sourcePort)
         var entry = FlowEntry(
-            key: key, state: initiatorIsSource ? [] : .replied, initiatorIsA: initiatorIsSource == sourceFirst,
-            deadline: 0, lastSeen: timestamp, packets: initiatorIsSource ? 1 : 0, replyPackets: initiatorIsSource ? 0 : 1)
+            key: key, state: initiatorIsSource ? [] : .replied,
+            initiatorIsA: initiatorIsSource == sourceFirst,
+            deadline: 0, lastSeen: timestamp, packets: initiatorIsSource ? 1 : 0,
+            replyPackets: initiatorIsSource ? 0 : 1)
         if flags.contains(.rst) { entry.state.insert(.reset) }
-        if flags.contains(.fin) { entry.state.insert(initiatorIsSource ? .finFromInitiator : .finFromResponder) }
+        if flags.contains(.fin) {
+            entry.state.insert(initiatorIsSource ? .finFromInitiator : .finFromResponder)
+        }
         entry.deadline = timestamp &+ timeout(entry)
         let details = FlowDetails(
             firstSeen: timestamp, verdict: verdict, related: 0, interfaceIndex: packet.interfaceIndex ?? 0,
@@ -314,7 +329,8 @@ public final class FlowTracker {
         let key =
             sourceFirst
             ? FlowKey(
-                aHigh: sourceHigh, aLow: sourceLow, bHigh: destinationHigh, bLow: destinationLow, aPort: sourcePort,
+                aHigh: sourceHigh, aLow: sourceLow, bHigh: destinationHigh, bLow: destinationLow,
+                aPort: sourcePort,
                 bPort: destinationPort, proto: quoted.proto.rawValue, isV6: isV6)
             : FlowKey(
                 aHigh: destinationHigh, aLow: destinationLow, bHigh: sourceHigh, bLow: sourceLow,
@@ -367,7 +383,8 @@ public final class FlowTracker {
         return FlowRecord(
             proto: IPProtocol(rawValue: key.proto), source: source, sourcePort: sourcePort,
             destination: destination, destinationPort: destinationPort, direction: details.direction,
-            verdict: verdict, uid: verdict.verdict == .notSimulated ? nil : uid, packets: Int(entry.packets + entry.replyPackets),
+            verdict: verdict, uid: verdict.verdict == .notSimulated ? nil : uid,
+            packets: Int(entry.packets + entry.replyPackets),
             replyPackets: Int(entry.replyPackets), relatedPackets: Int(details.related),
             firstSeenNanoseconds: details.firstSeen, lastSeenNanoseconds: entry.lastSeen,
             interfaceIndex: details.hasInterfaceIndex ? details.interfaceIndex : nil,

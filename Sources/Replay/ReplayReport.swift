@@ -33,7 +33,8 @@ public struct ReplaySummary: Sendable {
 
     public mutating func add(_ flow: FlowRecord) {
         let row = Row(
-            verdict: flow.verdict.verdict, direction: flow.direction, proto: flow.proto, port: flow.destinationPort,
+            verdict: flow.verdict.verdict, direction: flow.direction, proto: flow.proto,
+            port: flow.destinationPort,
             socketPort: flow.verdict.socketPort)
         Self.bump(&rows[row, default: Counts()], flow.packets)
     }
@@ -57,10 +58,13 @@ public struct ReplaySummary: Sendable {
         if statistics.truncated > 0 { notes.append("\(statistics.truncated) with truncated headers") }
         if statistics.malformed > 0 { notes.append("\(statistics.malformed) malformed") }
         if statistics.fragments > 0 {
-            notes.append("\(statistics.fragments) later fragments (\(statistics.fragmentsJoined) joined to their flow)")
+            notes.append(
+                "\(statistics.fragments) later fragments (\(statistics.fragmentsJoined) joined to their flow)"
+            )
         }
         if statistics.icmpErrors > 0 {
-            notes.append("\(statistics.icmpErrors) ICMP errors (\(statistics.icmpErrorsRelated) related to a flow)")
+            notes.append(
+                "\(statistics.icmpErrors) ICMP errors (\(statistics.icmpErrorsRelated) related to a flow)")
         }
         text += notes.isEmpty ? "\n\n" : "; " + notes.joined(separator: ", ") + "\n\n"
 
@@ -69,7 +73,8 @@ public struct ReplaySummary: Sendable {
         let packetsByVerdict = packetsByVerdict
         for verdict in Verdict.allCases where flowsByVerdict[verdict] != nil {
             table.append([
-                verdict.rawValue, String(flowsByVerdict[verdict] ?? 0), String(packetsByVerdict[verdict] ?? 0),
+                verdict.rawValue, String(flowsByVerdict[verdict] ?? 0),
+                String(packetsByVerdict[verdict] ?? 0),
             ])
         }
         text += Self.columns(table, rightAligned: [1, 2]) + "\n"
@@ -78,7 +83,9 @@ public struct ReplaySummary: Sendable {
         let ordered = rows.sorted { lhs, rhs in
             if lhs.key.verdict != rhs.key.verdict { return lhs.key.verdict < rhs.key.verdict }
             if lhs.value.flows != rhs.value.flows { return lhs.value.flows > rhs.value.flows }
-            if lhs.key.direction != rhs.key.direction { return lhs.key.direction.rawValue < rhs.key.direction.rawValue }
+            if lhs.key.direction != rhs.key.direction {
+                return lhs.key.direction.rawValue < rhs.key.direction.rawValue
+            }
             if lhs.key.proto != rhs.key.proto { return lhs.key.proto.rawValue < rhs.key.proto.rawValue }
             return lhs.key.port < rhs.key.port
         }

@@ -28,7 +28,9 @@ public struct SimulatorVerdicts {
         public var appGID: UInt32 = 1000
         public var proxyUID: UInt32 = 1337
         public var proxyGID: UInt32 = 1337
-        public init(appUID: UInt32 = 1000, appGID: UInt32 = 1000, proxyUID: UInt32 = 1337, proxyGID: UInt32 = 1337) {
+        public init(
+            appUID: UInt32 = 1000, appGID: UInt32 = 1000, proxyUID: UInt32 = 1337, proxyGID: UInt32 = 1337
+        ) {
             self.appUID = appUID
             self.appGID = appGID
             self.proxyUID = proxyUID
@@ -120,7 +122,8 @@ public struct SimulatorVerdicts {
         let (uid, gid) = direction == .inbound ? (0, 0) : owner(initiator: initiator)
         let key = Key(
             direction: direction == .inbound ? .inbound : .outbound, proto: proto, source: initiator,
-            destination: responder, sourcePort: sourcePortMatters[responder.family] == true ? initiatorPort : 0,
+            destination: responder,
+            sourcePort: sourcePortMatters[responder.family] == true ? initiatorPort : 0,
             destinationPort: responderPort, uid: uid, gid: gid)
         if let index = cache[key] { return index }
         simulations += 1
@@ -135,7 +138,9 @@ public struct SimulatorVerdicts {
     }
 
     func map(_ result: FlowResult) -> FlowVerdict {
-        let firstRule = result.natTrace.first.map { (["-A", $0.chain.rawValue] + $0.rule.arguments).joined(separator: " ") }
+        let firstRule = result.natTrace.first.map {
+            (["-A", $0.chain.rawValue] + $0.rule.arguments).joined(separator: " ")
+        }
         switch result.outcome {
         case .accepted(let namespace, let port, _, _, let original, _):
             var verdict = Verdict.direct

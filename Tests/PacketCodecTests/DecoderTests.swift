@@ -7,7 +7,9 @@ let pod = IPAddress.v4(IPv4Address(10, 44, 0, 2))
 let client6 = IPAddress.v6(IPv6Address(high: 0xfd00_0044_0000_0000, low: 0x107))
 let pod6 = IPAddress.v6(IPv6Address(high: 0xfd00_0044_0000_0000, low: 2))
 
-func syn(_ source: IPAddress = client, _ destination: IPAddress = pod, sport: UInt16 = 40000, dport: UInt16 = 8080)
+func syn(
+    _ source: IPAddress = client, _ destination: IPAddress = pod, sport: UInt16 = 40000, dport: UInt16 = 8080
+)
     -> [UInt8]
 {
     PacketEncoder.ip(
@@ -77,7 +79,9 @@ func syn(_ source: IPAddress = client, _ destination: IPAddress = pod, sport: UI
         expectTCP(PacketDecoder.decode(syn(client6, pod6), linkType: .ipv6), client6, pod6)
     }
 
-    @Test(arguments: [(UInt32(2), false), (UInt32(2), true), (UInt32(10), false), (UInt32(30), false), (UInt32(24), true)])
+    @Test(arguments: [
+        (UInt32(2), false), (UInt32(2), true), (UInt32(10), false), (UInt32(30), false), (UInt32(24), true),
+    ])
     func nullInEitherByteOrder(_ family: UInt32, _ bigEndian: Bool) {
         let datagram = family == 2 ? syn() : syn(client6, pod6)
         let packet = PacketDecoder.decode(
@@ -89,7 +93,8 @@ func syn(_ source: IPAddress = client, _ destination: IPAddress = pod, sport: UI
         let packet = PacketDecoder.decode(
             PacketEncoder.loopback(syn(), family: 2, bigEndian: true), linkType: .loop)
         expectTCP(packet)
-        let wrong = PacketDecoder.decode(PacketEncoder.loopback(syn(), family: 2, bigEndian: false), linkType: .loop)
+        let wrong = PacketDecoder.decode(
+            PacketEncoder.loopback(syn(), family: 2, bigEndian: false), linkType: .loop)
         #expect(wrong.ip == nil)
         #expect(wrong.issue == .malformed(.link, .addressFamily(0x0200_0000)))
     }
@@ -106,7 +111,8 @@ func syn(_ source: IPAddress = client, _ destination: IPAddress = pod, sport: UI
     }
 
     @Test func nflogIPv6WithoutOwner() {
-        let packet = PacketDecoder.decode(PacketEncoder.nflog(syn(client6, pod6), uid: nil, gid: nil), linkType: .nflog)
+        let packet = PacketDecoder.decode(
+            PacketEncoder.nflog(syn(client6, pod6), uid: nil, gid: nil), linkType: .nflog)
         expectTCP(packet, client6, pod6)
         #expect(packet.nflog?.uid == nil)
         #expect(packet.nflog?.family == 10)
@@ -130,7 +136,8 @@ func syn(_ source: IPAddress = client, _ destination: IPAddress = pod, sport: UI
     }
 
     @Test func nonIPEthernetHasNoNetworkLayer() {
-        let arp: [UInt8] = [UInt8](repeating: 0xff, count: 12) + [0x08, 0x06] + [UInt8](repeating: 0, count: 28)
+        let arp: [UInt8] =
+            [UInt8](repeating: 0xff, count: 12) + [0x08, 0x06] + [UInt8](repeating: 0, count: 28)
         let packet = PacketDecoder.decode(arp, linkType: .ethernet)
         #expect(packet.etherType == .arp)
         #expect(packet.ip == nil)

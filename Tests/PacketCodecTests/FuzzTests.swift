@@ -22,15 +22,18 @@ struct SeededGenerator: RandomNumberGenerator {
             PacketEncoder.ip(
                 source: client6, destination: pod6, transport: .udp(sourcePort: 1, destinationPort: 2),
                 ipv6ExtensionHeaders: [
-                    PacketEncoder.ipv6Options(0), PacketEncoder.ipv6Fragment(offset: 0, more: true, identification: 1),
+                    PacketEncoder.ipv6Options(0),
+                    PacketEncoder.ipv6Fragment(offset: 0, more: true, identification: 1),
                 ])),
         PacketEncoder.linuxSLL2(
             PacketEncoder.ip(
-                source: client, destination: pod, transport: .icmp(type: 3, code: 1), payload: syn(pod, client)),
+                source: client, destination: pod, transport: .icmp(type: 3, code: 1),
+                payload: syn(pod, client)),
             interfaceIndex: 1),
         PacketEncoder.nflog(syn(), uid: 1000, gid: 1000),
         PacketEncoder.ip(
-            source: client6, destination: pod6, transport: .icmp(type: 2, code: 0), payload: syn(pod6, client6)),
+            source: client6, destination: pod6, transport: .icmp(type: 2, code: 0),
+            payload: syn(pod6, client6)),
     ]
 
     @Test func randomBytes() {
@@ -52,9 +55,14 @@ struct SeededGenerator: RandomNumberGenerator {
             var bytes = Self.seeds[index]
             for _ in 0..<Int.random(in: 1...6, using: &random) {
                 switch Int.random(in: 0..<4, using: &random) {
-                case 0 where !bytes.isEmpty: bytes[Int.random(in: 0..<bytes.count, using: &random)] ^= UInt8.random(in: 1...255, using: &random)
+                case 0 where !bytes.isEmpty:
+                    bytes[Int.random(in: 0..<bytes.count, using: &random)] ^= UInt8.random(
+                        in: 1...255, using: &random)
                 case 1 where !bytes.isEmpty: bytes.removeLast(Int.random(in: 0...bytes.count, using: &random))
-                case 2: bytes.insert(UInt8.random(in: 0...255, using: &random), at: Int.random(in: 0...bytes.count, using: &random))
+                case 2:
+                    bytes.insert(
+                        UInt8.random(in: 0...255, using: &random),
+                        at: Int.random(in: 0...bytes.count, using: &random))
                 default: bytes += [0xff, 0xff, 0, 0]
                 }
             }

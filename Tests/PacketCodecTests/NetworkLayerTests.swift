@@ -28,7 +28,8 @@ import Testing
 
         let later = PacketDecoder.decode(
             PacketEncoder.ip(
-                source: client, destination: pod, transport: .raw(proto: .udp, bytes: [UInt8](repeating: 1, count: 16)),
+                source: client, destination: pod,
+                transport: .raw(proto: .udp, bytes: [UInt8](repeating: 1, count: 16)),
                 identification: 77, fragmentOffset: 72),
             linkType: .raw)
         #expect(later.ip?.fragment == Fragment(offset: 72, moreFragments: false, identification: 77))
@@ -59,7 +60,8 @@ import Testing
 
     @Test func ipv6LaterFragmentHasNoPorts() {
         let datagram = PacketEncoder.ip(
-            source: client6, destination: pod6, transport: .raw(proto: .udp, bytes: [UInt8](repeating: 0, count: 24)),
+            source: client6, destination: pod6,
+            transport: .raw(proto: .udp, bytes: [UInt8](repeating: 0, count: 24)),
             ipv6ExtensionHeaders: [PacketEncoder.ipv6Fragment(offset: 1232, more: false, identification: 9)])
         let packet = PacketDecoder.decode(datagram, linkType: .raw)
         #expect(packet.ip?.proto == .udp)
@@ -92,7 +94,8 @@ import Testing
         #expect(packet.icmp?.isError == true)
         #expect(
             packet.icmp?.quoted
-                == QuotedPacket(source: pod, destination: remote, proto: .tcp, sourcePort: 40001, destinationPort: 80))
+                == QuotedPacket(
+                    source: pod, destination: remote, proto: .tcp, sourcePort: 40001, destinationPort: 80))
     }
 
     @Test func icmpv6ErrorQuotesTheOriginalUDPPacket() {
@@ -111,14 +114,16 @@ import Testing
     @Test func icmpErrorWithAShortQuoteKeepsTheAddresses() {
         let original = syn(pod, client)
         let error = PacketEncoder.ip(
-            source: client, destination: pod, transport: .icmp(type: 11, code: 0), payload: Array(original.prefix(22)))
+            source: client, destination: pod, transport: .icmp(type: 11, code: 0),
+            payload: Array(original.prefix(22)))
         let packet = PacketDecoder.decode(error, linkType: .raw)
         #expect(packet.icmp?.quoted?.source == pod)
         #expect(packet.icmp?.quoted?.sourcePort == nil)
     }
 
     @Test func echoHasAnIdentifierAndIsNoError() {
-        let echo = PacketEncoder.ip(source: pod, destination: client, transport: .icmp(type: 8, code: 0, rest: 0x1234_0001))
+        let echo = PacketEncoder.ip(
+            source: pod, destination: client, transport: .icmp(type: 8, code: 0, rest: 0x1234_0001))
         let packet = PacketDecoder.decode(echo, linkType: .raw)
         #expect(packet.icmp?.identifier == 0x1234)
         #expect(packet.icmp?.isError == false)
@@ -154,7 +159,9 @@ import Testing
                 #expect(packet.issue == nil)
             }
             if length >= 18 + 20 { #expect(packet.ip?.destination == pod, "length \(length)") }
-            if length >= 18 + 20 + 4 { #expect(packet.transport?.destinationPort == 8080, "length \(length)") }
+            if length >= 18 + 20 + 4 {
+                #expect(packet.transport?.destinationPort == 8080, "length \(length)")
+            }
         }
     }
 
@@ -184,7 +191,9 @@ import Testing
     @Test func malformedHeaders() {
         var datagram = syn()
         datagram[0] = 0x43  // IHL 3
-        #expect(PacketDecoder.decode(datagram, linkType: .ipv4).issue == .malformed(.network, .ipv4HeaderLength(3)))
+        #expect(
+            PacketDecoder.decode(datagram, linkType: .ipv4).issue
+                == .malformed(.network, .ipv4HeaderLength(3)))
         datagram[0] = 0x55  // version 5
         #expect(PacketDecoder.decode(datagram, linkType: .ipv4).issue == .malformed(.network, .ipVersion(5)))
         var tcp = syn()

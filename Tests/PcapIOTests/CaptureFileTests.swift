@@ -11,7 +11,9 @@ import Testing
         let path = directory.path("round.pcap")
         let writer = try PcapWriter(path: path, linkType: .ethernet)
         writer.write(timestampNanoseconds: 1_700_000_000_123_456_789, bytes: tcpFrame(80))
-        writer.write(timestampNanoseconds: 1_700_000_001_000_000_001, bytes: tcpFrame(443, payload: 100), originalLength: 400)
+        writer.write(
+            timestampNanoseconds: 1_700_000_001_000_000_001, bytes: tcpFrame(443, payload: 100),
+            originalLength: 400)
         writer.close()
         let result = readAll(path)
         #expect(result.error == nil)
@@ -40,12 +42,14 @@ import Testing
 
     @Test func microsecondFilesAreScaledToNanoseconds() {
         let directory = TemporaryDirectory()
-        let path = directory.write("micro.pcap", pcapFile(linkType: 1, [(1_500_000_000_000_001_000, tcpFrame(80), 54)]))
+        let path = directory.write(
+            "micro.pcap", pcapFile(linkType: 1, [(1_500_000_000_000_001_000, tcpFrame(80), 54)]))
         #expect(readAll(path).records.first?.timestamp == 1_500_000_000_000_001_000)
     }
 
     @Test func missingFile() {
-        #expect(readAll("/nonexistent/capture.pcap").error == .fileNotFound(path: "/nonexistent/capture.pcap"))
+        #expect(
+            readAll("/nonexistent/capture.pcap").error == .fileNotFound(path: "/nonexistent/capture.pcap"))
     }
 
     @Test func emptyFile() {
@@ -87,7 +91,8 @@ import Testing
     @Test func cutMidRecordKeepsThePacketsBefore() {
         let directory = TemporaryDirectory()
         let frames = [tcpFrame(80), tcpFrame(81), tcpFrame(82, payload: 40)]
-        let whole = pcapFile(linkType: 1, frames.enumerated().map { (Int64($0.offset), $0.element, $0.element.count) })
+        let whole = pcapFile(
+            linkType: 1, frames.enumerated().map { (Int64($0.offset), $0.element, $0.element.count) })
         let path = directory.write("cut.pcap", Array(whole.dropLast(10)))
         let result = readAll(path)
         #expect(result.records.count == 2)
@@ -113,7 +118,9 @@ import Testing
     @Test func unknownLinkType() {
         let directory = TemporaryDirectory()
         let path = directory.write("usb.pcap", pcapFile(linkType: 189, [(0, [1, 2, 3], 3)]))
-        #expect(readAll(path).error == .unsupportedLinkType(path: path, linkType: LinkType(rawValue: 189), interface: nil))
+        #expect(
+            readAll(path).error
+                == .unsupportedLinkType(path: path, linkType: LinkType(rawValue: 189), interface: nil))
         #expect(readAll(path).error?.description.contains("supported: NULL, EN10MB, RAW") == true)
     }
 
@@ -135,10 +142,12 @@ import Testing
     @Test func bpfFilterKeepsMatchingPackets() {
         let directory = TemporaryDirectory()
         let path = directory.write(
-            "filter.pcap", pcapFile(linkType: 1, [(0, tcpFrame(80), 54), (1, tcpFrame(443), 54), (2, tcpFrame(80), 54)]))
+            "filter.pcap",
+            pcapFile(linkType: 1, [(0, tcpFrame(80), 54), (1, tcpFrame(443), 54), (2, tcpFrame(80), 54)]))
         #expect(readAll(path, filter: "tcp dst port 80").records.count == 2)
         #expect(readAll(path, filter: "udp").records.isEmpty)
-        guard case .badFilter(let expression, _, let message) = readAll(path, filter: "tcp port eighty").error else {
+        guard case .badFilter(let expression, _, let message) = readAll(path, filter: "tcp port eighty").error
+        else {
             Issue.record("expected badFilter")
             return
         }
@@ -148,6 +157,8 @@ import Testing
     }
 
     @Test func writerReportsAnUnwritablePath() {
-        #expect(throws: CaptureError.self) { try PcapWriter(path: "/nonexistent/dir/out.pcap", linkType: .ethernet) }
+        #expect(throws: CaptureError.self) {
+            try PcapWriter(path: "/nonexistent/dir/out.pcap", linkType: .ethernet)
+        }
     }
 }

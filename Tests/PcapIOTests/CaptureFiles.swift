@@ -33,15 +33,19 @@ let peer = IPAddress.v4(IPv4Address(10, 44, 1, 7))
 func tcpFrame(_ dport: UInt16, payload: Int = 0) -> [UInt8] {
     PacketEncoder.ethernet(
         PacketEncoder.ip(
-            source: peer, destination: pod, transport: .tcp(sourcePort: 40000, destinationPort: dport, flags: .syn),
+            source: peer, destination: pod,
+            transport: .tcp(sourcePort: 40000, destinationPort: dport, flags: .syn),
             payload: [UInt8](repeating: 0x61, count: payload)))
 }
 
 /// A classic pcap (little-endian, microseconds unless `nano`), records as given.
-func pcapFile(linkType: UInt32, snapLength: UInt32 = 262_144, nano: Bool = false, _ records: [(Int64, [UInt8], Int)])
+func pcapFile(
+    linkType: UInt32, snapLength: UInt32 = 262_144, nano: Bool = false, _ records: [(Int64, [UInt8], Int)]
+)
     -> [UInt8]
 {
-    var bytes = le32(nano ? 0xA1B2_3C4D : 0xA1B2_C3D4) + le16(2) + le16(4) + le32(0) + le32(0) + le32(snapLength)
+    var bytes =
+        le32(nano ? 0xA1B2_3C4D : 0xA1B2_C3D4) + le16(2) + le16(4) + le32(0) + le32(0) + le32(snapLength)
     bytes += le32(linkType)
     for (timestamp, data, original) in records {
         let seconds = UInt32(timestamp / 1_000_000_000)
@@ -60,7 +64,9 @@ enum Pcapng {
     }
 
     static func section() -> [UInt8] {
-        block(0x0A0D_0D0A, le32(0x1A2B_3C4D) + le16(1) + le16(0) + [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])
+        block(
+            0x0A0D_0D0A,
+            le32(0x1A2B_3C4D) + le16(1) + le16(0) + [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])
     }
 
     /// An interface; `nanoseconds` adds if_tsresol = 9.
@@ -70,7 +76,8 @@ enum Pcapng {
         return block(1, body)
     }
 
-    static func packet(interface: UInt32, timestamp: UInt64, _ data: [UInt8], original: Int? = nil) -> [UInt8] {
+    static func packet(interface: UInt32, timestamp: UInt64, _ data: [UInt8], original: Int? = nil) -> [UInt8]
+    {
         block(
             6,
             le32(interface) + le32(UInt32(timestamp >> 32)) + le32(UInt32(timestamp & 0xffff_ffff))
@@ -83,8 +90,12 @@ enum Pcapng {
 /// Reads a whole capture: the records' (timestamp, captured, original, link type, interface,
 /// bytes) and the error that ended it, if any.
 struct ReadResult {
-    var records: [(timestamp: Int64, captured: Int, original: Int, linkType: LinkType, interface: UInt32, bytes: [UInt8])] =
-        []
+    var records:
+        [(
+            timestamp: Int64, captured: Int, original: Int, linkType: LinkType, interface: UInt32,
+            bytes: [UInt8]
+        )] =
+            []
     var error: CaptureError?
 }
 
@@ -95,7 +106,8 @@ func readAll(_ path: String, filter: String? = nil) -> ReadResult {
         while let record = try file.next() {
             result.records.append(
                 (
-                    record.timestampNanoseconds, record.capturedLength, record.originalLength, record.linkType,
+                    record.timestampNanoseconds, record.capturedLength, record.originalLength,
+                    record.linkType,
                     record.interfaceID, Array(record.bytes)
                 ))
         }

@@ -11,7 +11,8 @@ import Testing
     @Test func oneLinkTypeGoesThroughLibpcap() {
         let directory = TemporaryDirectory()
         let bytes =
-            Pcapng.section() + Pcapng.interface(1) + Pcapng.packet(interface: 0, timestamp: 1_000_001, tcpFrame(80))
+            Pcapng.section() + Pcapng.interface(1)
+            + Pcapng.packet(interface: 0, timestamp: 1_000_001, tcpFrame(80))
             + Pcapng.packet(interface: 0, timestamp: 2_000_002, tcpFrame(81))
         let result = readAll(directory.write("one.pcapng", bytes))
         #expect(result.error == nil)
@@ -22,7 +23,8 @@ import Testing
     @Test func twoLinkTypesGoThroughOurReader() {
         let directory = TemporaryDirectory()
         let bytes =
-            Pcapng.section() + Pcapng.interface(1, nanoseconds: true) + Pcapng.interface(276, nanoseconds: true)
+            Pcapng.section() + Pcapng.interface(1, nanoseconds: true)
+            + Pcapng.interface(276, nanoseconds: true)
             + Pcapng.packet(interface: 0, timestamp: 1_700_000_000_000_000_001, tcpFrame(80))
             + Pcapng.packet(interface: 1, timestamp: 1_700_000_000_000_000_002, Self.sll2)
             + Pcapng.block(5, [0, 0, 0, 0])  // an Interface Statistics Block, skipped
@@ -31,7 +33,10 @@ import Testing
         #expect(result.error == nil)
         #expect(result.records.map(\.linkType) == [.ethernet, .linuxSLL2, .ethernet])
         #expect(result.records.map(\.interface) == [0, 1, 0])
-        #expect(result.records.map(\.timestamp) == [1_700_000_000_000_000_001, 1_700_000_000_000_000_002, 1_700_000_000_000_000_003])
+        #expect(
+            result.records.map(\.timestamp) == [
+                1_700_000_000_000_000_001, 1_700_000_000_000_000_002, 1_700_000_000_000_000_003,
+            ])
         #expect(result.records[2].original == 1000)
         let packet = PacketDecoder.decode(result.records[1].bytes, linkType: result.records[1].linkType)
         #expect(packet.interfaceIndex == 2)
@@ -43,7 +48,8 @@ import Testing
         let directory = TemporaryDirectory()
         let bytes =
             Pcapng.section() + Pcapng.interface(1)
-            + Pcapng.packet(interface: 0, timestamp: 1, tcpFrame(80)) + Pcapng.packet(interface: 0, timestamp: 2, tcpFrame(81))
+            + Pcapng.packet(interface: 0, timestamp: 1, tcpFrame(80))
+            + Pcapng.packet(interface: 0, timestamp: 2, tcpFrame(81))
             + Pcapng.interface(276) + Pcapng.packet(interface: 1, timestamp: 3, Self.sll2)
             + Pcapng.packet(interface: 0, timestamp: 4, tcpFrame(83))
         let result = readAll(directory.write("late.pcapng", bytes))
@@ -67,7 +73,8 @@ import Testing
         let directory = TemporaryDirectory()
         let bytes =
             Pcapng.section() + Pcapng.interface(1) + Pcapng.interface(113)
-            + Pcapng.packet(interface: 0, timestamp: 1, tcpFrame(80)) + Pcapng.packet(interface: 0, timestamp: 2, tcpFrame(81))
+            + Pcapng.packet(interface: 0, timestamp: 1, tcpFrame(80))
+            + Pcapng.packet(interface: 0, timestamp: 2, tcpFrame(81))
         let result = readAll(directory.write("cut.pcapng", Array(bytes.dropLast(9))))
         #expect(result.records.count == 1)
         guard case .truncatedRecord(_, let record, let offset, _) = result.error else {
@@ -75,7 +82,11 @@ import Testing
             return
         }
         #expect(record == 2)
-        #expect(offset == Int64(Pcapng.section().count + 2 * 20 + Pcapng.packet(interface: 0, timestamp: 1, tcpFrame(80)).count))
+        #expect(
+            offset
+                == Int64(
+                    Pcapng.section().count + 2 * 20
+                        + Pcapng.packet(interface: 0, timestamp: 1, tcpFrame(80)).count))
     }
 
     @Test func unknownLinkTypeOnAnInterface() {
@@ -84,7 +95,9 @@ import Testing
             Pcapng.section() + Pcapng.interface(1) + Pcapng.interface(189)
             + Pcapng.packet(interface: 1, timestamp: 1, [1, 2, 3])
         let path = directory.write("usb.pcapng", bytes)
-        #expect(readAll(path).error == .unsupportedLinkType(path: path, linkType: LinkType(rawValue: 189), interface: 1))
+        #expect(
+            readAll(path).error
+                == .unsupportedLinkType(path: path, linkType: LinkType(rawValue: 189), interface: 1))
     }
 
     @Test func packetOnAnUndescribedInterface() {
@@ -103,7 +116,8 @@ import Testing
         let directory = TemporaryDirectory()
         let valid =
             Pcapng.section() + Pcapng.interface(1, nanoseconds: true) + Pcapng.interface(276)
-            + Pcapng.packet(interface: 0, timestamp: 1, tcpFrame(80)) + Pcapng.packet(interface: 1, timestamp: 2, Self.sll2)
+            + Pcapng.packet(interface: 0, timestamp: 1, tcpFrame(80))
+            + Pcapng.packet(interface: 1, timestamp: 2, Self.sll2)
             + Pcapng.simplePacket(tcpFrame(81))
         var random = SystemRandomNumberGenerator()
         var state: UInt64 = 12345
@@ -137,7 +151,8 @@ import Testing
     @Test func filesFromEditcapAndMergecap() throws {
         let directory = TemporaryDirectory()
         let ethernet = directory.write("eth.pcap", pcapFile(linkType: 1, [(1_000_000_000, tcpFrame(80), 54)]))
-        let cooked = directory.write("any.pcap", pcapFile(linkType: 276, [(2_000_000_000, Self.sll2, Self.sll2.count)]))
+        let cooked = directory.write(
+            "any.pcap", pcapFile(linkType: 276, [(2_000_000_000, Self.sll2, Self.sll2.count)]))
         let converted = directory.path("eth.pcapng")
         let merged = directory.path("merged.pcapng")
         guard run("editcap", ["-F", "pcapng", ethernet, converted]) == 0,
