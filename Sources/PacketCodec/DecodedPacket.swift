@@ -115,6 +115,12 @@ public struct DecodedPacket: Hashable, Sendable {
         return false
     }
 
+    /// Whether the protocol's header starts with two ports (TCP, UDP, SCTP, UDP-Lite).
+    public static func hasPorts(_ proto: IPProtocol) -> Bool {
+        let value = proto.rawValue
+        return value == 6 || value == 17 || value == 132 || value == 136
+    }
+
     /// A later fragment: it has no transport header, so no ports.
     public var isLaterFragment: Bool { ip?.fragment.map { !$0.isFirst } ?? false }
 

@@ -159,6 +159,8 @@ public final class FlowTracker {
         var sourcePort: UInt16 = 0
         var destinationPort: UInt16 = 0
         var flags: TCPFlags = []
+        /// False when a TCP/UDP packet's ports are unknown (a later fragment without its first).
+        var portsKnown = true
         if let transport = packet.transport {
             sourcePort = transport.sourcePort
             destinationPort = transport.destinationPort
@@ -185,7 +187,11 @@ public final class FlowTracker {
                 statistics.fragmentsJoined += 1
                 (sourcePort, destinationPort) = ports
                 if !fragment.moreFragments { fragmentPorts[key] = nil }
+            } else {
+                portsKnown = false
             }
+        } else if DecodedPacket.hasPorts(ip.proto) {
+            portsKnown = false  // the transport header was cut
         }
 
         let sourceFirst =
@@ -244,10 +250,13 @@ public final class FlowTracker {
         let initiator = initiatorIsSource ? ip.source : ip.destination
         let responder = initiatorIsSource ? ip.destination : ip.source
         let direction = classify(initiator: initiator, responder: responder)
-        let verdict = verdicts.verdict(
-            direction: direction, proto: ip.proto, initiator: initiator,
-            initiatorPort: initiatorIsSource ? sourcePort : destinationPort, responder: responder,
-            responderPort: initiatorIsSource ? destinationPort : sourcePort)
+        let verdict =
+            portsKnown
+            ? verdicts.verdict(
+                direction: direction, proto: ip.proto, initiator: initiator,
+                initiatorPort: initiatorIsSource ? sourcePort : destinationPort, responder: responder,
+                responderPort: initiatorIsSource ? destinationPort : sourcePort)
+            : SimulatorVerdicts.portsUnknown
         var entry = FlowEntry(
             key: key, state: initiatorIsSource ? [] : .replied,
             initiatorIsA: initiatorIsSource == sourceFirst,

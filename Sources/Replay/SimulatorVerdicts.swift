@@ -96,11 +96,14 @@ public struct SimulatorVerdicts {
         _ = intern(FlowVerdict(verdict: .notSimulated, detail: "not the pod's flow"))
         _ = intern(FlowVerdict(verdict: .notSimulated, detail: "protocol not simulated"))
         _ = intern(FlowVerdict(verdict: .notSimulated, detail: "no rules for this family"))
+        _ = intern(
+            FlowVerdict(verdict: .notSimulated, detail: "ports unknown (a later fragment or a cut header)"))
     }
 
     public static let notPodFlow: Int32 = 0
     public static let protocolNotSimulated: Int32 = 1
     public static let noRules: Int32 = 2
+    public static let portsUnknown: Int32 = 3
 
     /// The owner the simulation assumes for a flow the pod starts: Envoy's when it comes from
     /// 127.0.0.6 (Envoy's inbound passthrough source address), the app's otherwise.

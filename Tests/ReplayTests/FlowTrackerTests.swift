@@ -131,6 +131,18 @@ import Testing
         #expect(flows.statistics.fragmentsJoined == 1)
     }
 
+    @Test func aLoneLaterFragmentIsNotSimulated() {
+        let collected = Collected()
+        let flows = tracker(collected)
+        let later = PacketEncoder.ip(
+            source: pod, destination: remote,
+            transport: .raw(proto: .udp, bytes: [UInt8](repeating: 0, count: 16)),
+            identification: 10, fragmentOffset: 40)
+        flows.add(PacketDecoder.decode(later, linkType: .raw), timestamp: 1)
+        flows.finish()
+        #expect(collected.flows.first?.verdict.detail == "ports unknown (a later fragment or a cut header)")
+    }
+
     @Test func nonIPAndTruncatedPacketsAreCounted() {
         let collected = Collected()
         let flows = tracker(collected)
