@@ -96,7 +96,7 @@ public final class FlowTracker {
     let podAddresses: [(UInt64, UInt64, Bool)]
     let timeouts: Timeouts
     let emit: (FlowRecord) -> Void
-    @exclusivity(unchecked) var table = FlowTable()
+    @exclusivity(unchecked) var table = FlowTable(capacity: 1 << 16)
     @exclusivity(unchecked) var now: Int64 = .min
     @exclusivity(unchecked) var nextSweep: Int64 = .min
     @exclusivity(unchecked) var packetsSinceSweep = 0
@@ -368,13 +368,13 @@ public final class FlowTracker {
 
     /// Emits every live flow (by first packet) and empties the table.
     public func finish() {
-        var live: [(FlowEntry, FlowDetails)] = []
+        var live: [(firstSeen: Int64, slot: Int)] = []
         live.reserveCapacity(table.count)
         for slot in 0..<table.capacity where table.entries[slot].deadline != 0 {
-            live.append((table.entries[slot], table.details[slot]))
+            live.append((table.details[slot].firstSeen, slot))
         }
-        live.sort { $0.1.firstSeen < $1.1.firstSeen }
-        for (entry, details) in live { emit(record(entry, details)) }
+        live.sort { $0.firstSeen < $1.firstSeen || ($0.firstSeen == $1.firstSeen && $0.slot < $1.slot) }
+        for (_, slot) in live { emit(record(table.entries[slot], table.details[slot])) }
         table = FlowTable()
         statistics.lastNanoseconds = now
     }

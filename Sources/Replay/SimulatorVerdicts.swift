@@ -6,9 +6,14 @@ import PacketModel
 /// calls, and only this file would change.)
 ///
 /// Results are cached by everything the simulator reads from a `Flow` — direction, protocol,
-/// both addresses, the destination port, uid/gid — and by the source port only when a reachable
-/// rule matches source ports (`--sport`, `--sports`, `--ports`). Flows from one client to one
-/// service therefore cost one simulation, whatever their ephemeral ports.
+/// the destination address and port, uid/gid — and by what it can tell about the source:
+/// - the source port only when a reachable rule matches source ports (`--sport`, `--sports`,
+///   `--ports`);
+/// - the source address only up to its class: which reachable `-s` CIDRs and `-m iprange
+///   --src-range` ranges contain it, whether it is loopback, the pod's address (`-m addrtype
+///   --src-type LOCAL`) or the peer's. Addresses of one class walk the same rules the same way.
+/// Flows from any client to one service therefore cost one simulation. (If the simulator comes to
+/// read source addresses elsewhere, extend ``SourceClasses``.)
 public struct SimulatorVerdicts {
     /// Ports that name a verdict when a flow lands on them in the pod.
     public struct Ports: Sendable {
@@ -67,8 +72,11 @@ public struct SimulatorVerdicts {
         }
     }
 
-    let simulators: [IPFamily: Simulator]
-    let sourcePortMatters: [IPFamily: Bool]
+    /// Per family, indexed by ``slot(_:)`` (IPv4 0, IPv6 1): arrays, not dictionaries, as this
+    /// runs for every new flow.
+    let simulators: [Simulator?]
+    let sourcePortMatters: [Bool]
+    var sourceClasses: [SourceClasses?]
     public let ports: Ports
     public let owners: Owners
     var cache: [Key: Int32] = [:]
@@ -82,15 +90,27 @@ public struct SimulatorVerdicts {
 
     /// One simulator per family present (the pod's rules for IPv4 and/or IPv6).
     public init(simulators: [Simulator], ports: Ports = Ports(), owners: Owners = Owners()) {
-        var byFamily: [IPFamily: Simulator] = [:]
-        var matters: [IPFamily: Bool] = [:]
+        var byFamily: [Simulator?] = [nil, nil]
+        var matters = [false, false]
+        var classes: [SourceClasses?] = [nil, nil]
         for simulator in simulators {
-            let family = simulator.environment.podAddress.family
+            let family = Self.slot(simulator.environment.podAddress.family)
             byFamily[family] = simulator
-            matters[family] = Self.matchesSourcePorts(simulator.rules)
+            let rules = Self.reachableRules(simulator.rules)
+            matters[family] = rules.contains { rule in
+                rule.matches.contains {
+                    switch $0 {
+                    case .port(let port): port.side == .source
+                    case .multiport(let multi): multi.side != .destination
+                    default: false
+                    }
+                }
+            }
+            classes[family] = SourceClasses(rules, simulator.environment)
         }
         self.simulators = byFamily
         sourcePortMatters = matters
+        sourceClasses = classes
         self.ports = ports
         self.owners = owners
         _ = intern(FlowVerdict(verdict: .notSimulated, detail: "not the pod's flow"))
@@ -121,12 +141,14 @@ public struct SimulatorVerdicts {
     ) -> Int32 {
         guard direction != .transit else { return Self.notPodFlow }
         guard proto == .tcp || proto == .udp else { return Self.protocolNotSimulated }
-        guard let simulator = simulators[responder.family] else { return Self.noRules }
+        let family = Self.slot(responder.family)
+        guard let simulator = simulators[family] else { return Self.noRules }
         let (uid, gid) = direction == .inbound ? (0, 0) : owner(initiator: initiator)
+        let source = sourceClasses[family]?.representative(of: initiator) ?? initiator
         let key = Key(
-            direction: direction == .inbound ? .inbound : .outbound, proto: proto, source: initiator,
+            direction: direction == .inbound ? .inbound : .outbound, proto: proto, source: source,
             destination: responder,
-            sourcePort: sourcePortMatters[responder.family] == true ? initiatorPort : 0,
+            sourcePort: sourcePortMatters[family] ? initiatorPort : 0,
             destinationPort: responderPort, uid: uid, gid: gid)
         if let index = cache[key] { return index }
         simulations += 1
@@ -173,24 +195,70 @@ public struct SimulatorVerdicts {
         return index
     }
 
-    /// Whether any rule reachable from a built-in chain matches source ports.
-    static func matchesSourcePorts(_ rules: any RuleLookup) -> Bool {
+    @inline(__always) static func slot(_ family: IPFamily) -> Int { family == .ipv4 ? 0 : 1 }
+
+    /// Every rule reachable from a built-in chain, in any table.
+    static func reachableRules(_ rules: any RuleLookup) -> [Rule] {
+        var found: [Rule] = []
         for table in [Table.raw, .mangle, .nat, .filter] {
             var pending = table.builtinChains
             var seen = Set(pending)
             while let chain = pending.popLast() {
                 for rule in rules.rules(table, chain) ?? [] {
-                    for match in rule.matches {
-                        switch match {
-                        case .port(let port) where port.side == .source: return true
-                        case .multiport(let multi) where multi.side != .destination: return true
-                        default: break
-                        }
-                    }
+                    found.append(rule)
                     if let next = rule.target.jumpedChain, seen.insert(next).inserted { pending.append(next) }
                 }
             }
         }
-        return false
+        return found
+    }
+}
+
+/// Source addresses grouped by everything the rules and the simulator can test about them: the
+/// first address met in each group stands for the group in the verdict cache.
+struct SourceClasses {
+    var networks: [CIDR] = []
+    var ranges: [(IPAddress, IPAddress)] = []
+    var special: [IPAddress]
+    /// Too many tests to pack into 64 bits: every address is its own class.
+    var exact = false
+    var representatives: [UInt64: IPAddress] = [:]
+
+    init(_ rules: [Rule], _ environment: PodEnvironment) {
+        special = [environment.podAddress, environment.peerAddress] + environment.peerExtraAddresses
+        for rule in rules {
+            for match in rule.matches {
+                switch match {
+                case .address(let address) where address.side == .source:
+                    if !networks.contains(address.network) { networks.append(address.network) }
+                case .ipRange(let range):
+                    if let source = range.source { ranges.append((source.first, source.last)) }
+                default: break
+                }
+            }
+        }
+        exact = 1 + special.count + networks.count + ranges.count > 63
+    }
+
+    mutating func representative(of address: IPAddress) -> IPAddress {
+        if exact { return address }
+        var bits: UInt64 = address.isLoopback ? 1 : 0
+        var bit: UInt64 = 2
+        for candidate in special {
+            if candidate == address { bits |= bit }
+            bit <<= 1
+        }
+        for network in networks {
+            if network.contains(address) { bits |= bit }
+            bit <<= 1
+        }
+        for (first, last) in ranges {
+            if first <= address && address <= last { bits |= bit }
+            bit <<= 1
+        }
+        if let known = representatives[bits] { return known }
+        if representatives.count >= 1 << 16 { representatives.removeAll() }
+        representatives[bits] = address
+        return address
     }
 }

@@ -70,8 +70,9 @@ import Testing
         timeouts.tcpClosing = 2
         let flows = tracker(collected, timeouts: timeouts)
         let second: Int64 = 1_000_000_000
-        // 10,000 short connections, one every 10 ms: ~200 are within the 2 s timeout at a time.
-        for index in 0..<10_000 {
+        // 40,000 short connections, one every 10 ms: ~200 are within the 2 s timeout at a time.
+        // Expired flows are swept every `capacity` packets, so the table holds a few thousand.
+        for index in 0..<40_000 {
             let now = Int64(index) * second / 100
             let sport = UInt16(20000 + index % 40000)
             flows.add(packet(pod, sport, remote, 80, .syn), timestamp: now)
@@ -79,10 +80,10 @@ import Testing
             flows.add(packet(pod, sport, remote, 80, [.fin, .ack]), timestamp: now + 2000)
             flows.add(packet(remote, 80, pod, sport, [.fin, .ack]), timestamp: now + 3000)
         }
-        #expect(collected.flows.count > 9000)  // emitted while reading, not at the end
-        #expect(flows.statistics.peakLiveFlows < 2000)
+        #expect(collected.flows.count > 30_000)  // emitted while reading, not at the end
+        #expect(flows.statistics.peakLiveFlows < 10_000)
         flows.finish()
-        #expect(collected.flows.count == 10_000)
+        #expect(collected.flows.count == 40_000)
         #expect(collected.flows.allSatisfy { $0.packets == 4 })
     }
 
@@ -179,6 +180,37 @@ import Testing
                 $0.verdict.verdict == .envoyOutbound && $0.verdict.socketPort == 15001
             })
         #expect(collected.flows[0].originalDestination == "93.184.216.34:80")
+    }
+
+    @Test func clientsOfOneClassShareASimulation() throws {
+        // Inbound: the rules test `-s 10.44.1.0/24`; clients inside and outside it.
+        let rules = StaticRules(nat: [
+            .prerouting: [
+                Rule(
+                    [
+                        .protocol(ProtocolMatch(.tcp)),
+                        .address(AddressMatch(.source, try CIDR.parse("10.44.1.0/24").get())),
+                    ],
+                    .redirect(RedirectTarget(ports: PortSpec(15006))))
+            ]
+        ])
+        let environment = PodEnvironment(
+            podAddress: pod, peerAddress: peer,
+            listeners: [Listener(port: 15006, uid: 1337), Listener(port: 8080)])
+        let collected = Collected()
+        let flows = tracker(collected, simulators: [Simulator(rules: rules, environment: environment)])
+        for host in UInt8(1)...50 {
+            flows.add(
+                packet(.v4(IPv4Address(10, 44, 1, host)), 50000, pod, 8080, .syn), timestamp: Int64(host))
+            flows.add(
+                packet(.v4(IPv4Address(10, 44, 2, host)), 50000, pod, 8080, .syn), timestamp: Int64(host))
+        }
+        flows.finish()
+        #expect(collected.flows.count == 100)
+        // peer (10.44.1.7) is its own class: three classes in all.
+        #expect(flows.verdicts.simulations == 3)
+        #expect(collected.flows.filter { $0.verdict.verdict == .envoyInbound }.count == 50)
+        #expect(collected.flows.filter { $0.verdict.verdict == .direct }.count == 50)
     }
 
     @Test func sourcePortRulesMakeEachPortASimulation() throws {
