@@ -71,7 +71,7 @@ struct FlowTable: ~Copyable {
     var entries: UnsafeMutablePointer<FlowEntry>
     var details: UnsafeMutablePointer<FlowDetails>
 
-    init(capacity: Int = 1 << 12) {
+    init(capacity: Int) {
         self.capacity = capacity
         entries = Self.allocate(capacity)
         details = .allocate(capacity: capacity)

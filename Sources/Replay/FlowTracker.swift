@@ -96,7 +96,7 @@ public final class FlowTracker {
     let podAddresses: [(UInt64, UInt64, Bool)]
     let timeouts: Timeouts
     let emit: (FlowRecord) -> Void
-    @exclusivity(unchecked) var table = FlowTable(capacity: 1 << 16)
+    @exclusivity(unchecked) var table: FlowTable
     @exclusivity(unchecked) var now: Int64 = .min
     @exclusivity(unchecked) var nextSweep: Int64 = .min
     @exclusivity(unchecked) var packetsSinceSweep = 0
@@ -113,10 +113,13 @@ public final class FlowTracker {
         var proto: UInt8
     }
 
+    /// `initialCapacity` (a power of two) is the table's first size; expired flows are swept
+    /// every `capacity` packets, so up to about a quarter of it may hold expired flows.
     public init(
         podAddresses: [IPAddress], verdicts: SimulatorVerdicts, timeouts: Timeouts = Timeouts(),
-        emit: @escaping (FlowRecord) -> Void
+        initialCapacity: Int = 1 << 16, emit: @escaping (FlowRecord) -> Void
     ) {
+        table = FlowTable(capacity: max(16, initialCapacity.nextPowerOfTwo))
         self.podAddresses = podAddresses.map { Self.words($0) }
         self.verdicts = verdicts
         self.timeouts = timeouts
@@ -375,7 +378,7 @@ public final class FlowTracker {
         }
         live.sort { $0.firstSeen < $1.firstSeen || ($0.firstSeen == $1.firstSeen && $0.slot < $1.slot) }
         for (_, slot) in live { emit(record(table.entries[slot], table.details[slot])) }
-        table = FlowTable()
+        table = FlowTable(capacity: 1 << 4)
         statistics.lastNanoseconds = now
     }
 
@@ -398,5 +401,14 @@ public final class FlowTracker {
             firstSeenNanoseconds: details.firstSeen, lastSeenNanoseconds: entry.lastSeen,
             interfaceIndex: details.hasInterfaceIndex ? details.interfaceIndex : nil,
             firstTCPFlags: TCPFlags(rawValue: details.firstFlags))
+    }
+}
+
+extension Int {
+    /// The smallest power of two at least `self` (for positive values).
+    fileprivate var nextPowerOfTwo: Int {
+        var value = 1
+        while value < self { value <<= 1 }
+        return value
     }
 }
