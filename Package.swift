@@ -2,7 +2,9 @@
 import PackageDescription
 
 // Dependency direction (see DESIGN.md): executables -> IstioIptablesCLI/Kubernetes -> IstioCapture
-// -> Netfilter -> PacketModel. Only the CLI layer reads the environment, files or the machine.
+// -> Netfilter -> PacketModel; IptsimCLI -> Replay -> PacketCodec/Netfilter -> PacketModel;
+// only PcapIO (-> CPcap, PacketCodec) touches libpcap and capture files. Only the CLI layer reads
+// the environment, files or the machine.
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
     .enableUpcomingFeature("ExistentialAny"),
@@ -17,6 +19,9 @@ let package = Package(
         .library(name: "Netfilter", targets: ["Netfilter"]),
         .library(name: "IptablesSave", targets: ["IptablesSave"]),
         .library(name: "PacketModel", targets: ["PacketModel"]),
+        .library(name: "PacketCodec", targets: ["PacketCodec"]),
+        .library(name: "PcapIO", targets: ["PcapIO"]),
+        .library(name: "Replay", targets: ["Replay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -24,6 +29,11 @@ let package = Package(
     ],
     targets: [
         .target(name: "PacketModel", swiftSettings: strict),
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        .target(name: "PacketCodec", dependencies: ["PacketModel"], swiftSettings: strict),
+        .target(name: "PcapIO", dependencies: ["CPcap", "PacketCodec"], swiftSettings: strict),
+        .target(
+            name: "Replay", dependencies: ["PacketCodec", "Netfilter", "PacketModel"], swiftSettings: strict),
         .target(name: "Netfilter", dependencies: ["PacketModel"], swiftSettings: strict),
         .target(name: "IptablesSave", dependencies: ["Netfilter", "PacketModel"], swiftSettings: strict),
         .target(name: "IstioCapture", dependencies: ["Netfilter", "PacketModel"], swiftSettings: strict),
@@ -39,11 +49,21 @@ let package = Package(
             name: "IptsimCLI",
             dependencies: [
                 "IstioIptablesCLI", "IstioCapture", "IptablesSave", "Kubernetes", "Netfilter", "PacketModel",
+                "PacketCodec", "PcapIO", "Replay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
         .executableTarget(name: "iptsim", dependencies: ["IptsimCLI"], swiftSettings: strict),
         .testTarget(name: "PacketModelTests", dependencies: ["PacketModel"], swiftSettings: strict),
+        .testTarget(
+            name: "PacketCodecTests", dependencies: ["PacketCodec", "PacketModel"], swiftSettings: strict),
+        .testTarget(
+            name: "PcapIOTests", dependencies: ["PcapIO", "PacketCodec", "PacketModel"], swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ReplayTests",
+            dependencies: ["Replay", "PcapIO", "PacketCodec", "Netfilter", "PacketModel", "IptsimCLI"],
+            swiftSettings: strict),
         .testTarget(
             name: "NetfilterTests", dependencies: ["Netfilter", "IptablesSave", "PacketModel"],
             swiftSettings: strict),

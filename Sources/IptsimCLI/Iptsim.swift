@@ -11,7 +11,8 @@ public struct Iptsim: ParsableCommand {
             or a pod manifest (`--pod FILE`, for rules and trace; see `iptsim pod`).
             """,
         subcommands: [
-            TraceCommand.self, RulesCommand.self, RunCommand.self, DiffCommand.self, PodCommand.self,
+            TraceCommand.self, RulesCommand.self, RunCommand.self, DiffCommand.self, ReplayCommand.self,
+            PodCommand.self,
         ])
 
     public init() {}

@@ -145,7 +145,12 @@ public struct PodEnvironment: Sendable {
         pod.forwarding = podForwarding
         peer.forwarding = peerForwarding
         if peerOwnsEverything {
+            // Standing for every remote host, the peer also reaches the pod from anywhere.
             peer.ownsEveryAddressBut = Set([podAddress] + (podAddress6.map { [$0] } ?? []))
+            for address in [podAddress] + (podAddress6.map { [$0] } ?? []) {
+                peer.routing.add(
+                    Route(destination: nil, family: address.family, gateway: address, device: "eth0"))
+            }
         }
         for (index, mark) in localDeliveryMarks.enumerated() {
             let table = 1000 + index

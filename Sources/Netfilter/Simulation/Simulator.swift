@@ -12,6 +12,9 @@ public final class Simulator {
     /// left by earlier flows): for judging flows one by one, as capture replay does.
     public var isolatesFlows = false
     let initialNetwork: Network
+    /// What the network was built from, when built by `init(rules:environment:)`.
+    public private(set) var environment: PodEnvironment?
+    public private(set) var rules: (any RuleLookup & Sendable)?
     var nextPort: UInt16 = 40000
     var flowCount = 0
     var packets: [String] = []
@@ -27,6 +30,8 @@ public final class Simulator {
             (try? environment.network(rules: [environment.podAddress.family: rules]))
             ?? Network(hosts: [Host(name: "pod")])
         self.init(network: network)
+        self.environment = environment
+        self.rules = rules
     }
 
     public static func text(_ address: IPAddress, _ port: UInt16) -> String {

@@ -1,0 +1,152 @@
+import PacketModel
+
+/// A direction-normalised 5-tuple: the smaller (address, port) end first, so a reply finds its
+/// request's flow. Addresses as two words (IPv4 in the low word, tagged by `isV6`).
+struct FlowKey: Equatable {
+    var aHigh: UInt64
+    var aLow: UInt64
+    var bHigh: UInt64
+    var bLow: UInt64
+    var aPort: UInt16
+    var bPort: UInt16
+    var proto: UInt8
+    var isV6: Bool
+
+    @inline(__always) var hash: UInt64 {
+        var h = (aHigh ^ (aLow &* 0x9E37_79B9_7F4A_7C15)) &* 0xBF58_476D_1CE4_E5B9
+        h ^= (bHigh ^ (bLow &* 0xC2B2_AE3D_27D4_EB4F)) &* 0x94D0_49BB_1331_11EB
+        h ^=
+            (UInt64(aPort) << 32 | UInt64(bPort) << 16 | UInt64(proto) << 1 | (isV6 ? 1 : 0))
+            &* 0x9E37_79B9_7F4A_7C15
+        h ^= h >> 31
+        return h
+    }
+}
+
+/// TCP/UDP progress bits of a flow, for conntrack-like timeouts.
+struct FlowState: OptionSet {
+    let rawValue: UInt8
+    /// A packet went from the responder back to the initiator.
+    static let replied = FlowState(rawValue: 1)
+    static let finFromInitiator = FlowState(rawValue: 2)
+    static let finFromResponder = FlowState(rawValue: 4)
+    static let reset = FlowState(rawValue: 8)
+}
+
+/// One live flow's hot part: what every packet reads and writes, in one 64-byte cache line
+/// (the key's 38 bytes, the state bytes in its tail padding, deadline, counters).
+struct FlowEntry {
+    var key: FlowKey
+    var state: FlowState
+    /// The initiator is the key's `a` end.
+    var initiatorIsA: Bool
+    /// When the flow expires (ns, capture clock); 0 marks an empty slot.
+    var deadline: Int64
+    var lastSeen: Int64
+    var packets: UInt32
+    var replyPackets: UInt32
+
+    static let empty = FlowEntry(
+        key: FlowKey(aHigh: 0, aLow: 0, bHigh: 0, bLow: 0, aPort: 0, bPort: 0, proto: 0, isV6: false),
+        state: [],
+        initiatorIsA: true, deadline: 0, lastSeen: 0, packets: 0, replyPackets: 0)
+}
+
+/// One live flow's cold part, read when the flow starts and ends.
+struct FlowDetails {
+    var firstSeen: Int64
+    var verdict: Int32
+    var related: UInt32
+    var interfaceIndex: UInt32
+    var firstFlags: UInt16
+    var direction: FlowDirection
+    var hasInterfaceIndex: Bool
+}
+
+/// Open addressing with linear probing and backward-shift deletion: hot entries in one flat
+/// 64-byte-aligned array (a slot is empty when its deadline is 0), details in a parallel one.
+struct FlowTable: ~Copyable {
+    private(set) var capacity: Int
+    private(set) var count = 0
+    var entries: UnsafeMutablePointer<FlowEntry>
+    var details: UnsafeMutablePointer<FlowDetails>
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        entries = Self.allocate(capacity)
+        details = .allocate(capacity: capacity)
+    }
+
+    static func allocate(_ capacity: Int) -> UnsafeMutablePointer<FlowEntry> {
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: MemoryLayout<FlowEntry>.stride * capacity, alignment: 64)
+        let entries = raw.bindMemory(to: FlowEntry.self, capacity: capacity)
+        entries.initialize(repeating: .empty, count: capacity)
+        return entries
+    }
+
+    deinit {
+        entries.deallocate()
+        details.deallocate()
+    }
+
+    var mask: Int { capacity - 1 }
+
+    /// The slot holding `key`, or the empty slot where it would go (as a negative: -1 - slot).
+    @inline(__always) func find(_ key: FlowKey, hash: UInt64) -> Int {
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while entries[slot].deadline != 0 {
+            if entries[slot].key == key { return slot }
+            slot = (slot + 1) & mask
+        }
+        return -1 - slot
+    }
+
+    /// Inserts into the empty slot `find` returned; may grow (then the slot is recomputed).
+    mutating func insert(_ entry: FlowEntry, _ detail: FlowDetails, emptySlot: Int) {
+        var slot = emptySlot
+        if (count + 1) * 2 > capacity {
+            grow()
+            slot = -1 - find(entry.key, hash: entry.key.hash)
+        }
+        entries[slot] = entry
+        if entries[slot].deadline == 0 { entries[slot].deadline = 1 }
+        (details + slot).initialize(to: detail)
+        count += 1
+    }
+
+    mutating func grow() {
+        let oldCapacity = capacity
+        let old = entries
+        let oldDetails = details
+        capacity *= 2
+        entries = Self.allocate(capacity)
+        details = .allocate(capacity: capacity)
+        for slot in 0..<oldCapacity where old[slot].deadline != 0 {
+            var target = Int(truncatingIfNeeded: old[slot].key.hash) & mask
+            while entries[target].deadline != 0 { target = (target + 1) & mask }
+            entries[target] = old[slot]
+            (details + target).initialize(to: oldDetails[slot])
+        }
+        old.deallocate()
+        oldDetails.deallocate()
+    }
+
+    /// Empties `slot` and shifts later entries of its cluster back (no tombstones).
+    mutating func remove(at slot: Int) {
+        var hole = slot
+        var next = (slot + 1) & mask
+        while entries[next].deadline != 0 {
+            let home = Int(truncatingIfNeeded: entries[next].key.hash) & mask
+            // Move `next` into the hole unless its home lies cyclically in (hole, next].
+            if (hole - home) & mask < (next - home) & mask {
+                entries[hole] = entries[next]
+                details[hole] = details[next]
+                hole = next
+            }
+            next = (next + 1) & mask
+        }
+        entries[hole].deadline = 0
+        count -= 1
+    }
+}

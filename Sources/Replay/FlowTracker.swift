@@ -1,0 +1,414 @@
+import Netfilter
+import PacketCodec
+import PacketModel
+
+/// conntrack's default timeouts (`/proc/sys/net/netfilter/nf_conntrack_*_timeout*`), in seconds.
+public struct Timeouts: Sendable {
+    /// A SYN without an answer yet (`tcp_timeout_syn_sent`).
+    public var tcpUnreplied: Int64 = 120
+    /// `tcp_timeout_established`: five days.
+    public var tcpEstablished: Int64 = 432_000
+    /// After a FIN (`tcp_timeout_fin_wait`, `tcp_timeout_time_wait`).
+    public var tcpClosing: Int64 = 120
+    /// After a RST (`tcp_timeout_close`).
+    public var tcpReset: Int64 = 10
+    /// `udp_timeout` (one direction only) and `udp_timeout_stream` (replied).
+    public var udpUnreplied: Int64 = 30
+    public var udpReplied: Int64 = 120
+    /// `icmp_timeout`, `icmpv6_timeout`.
+    public var icmp: Int64 = 30
+    /// `generic_timeout`.
+    public var other: Int64 = 600
+
+    public init() {}
+}
+
+/// A finished (or, at the end of the input, still live) flow.
+public struct FlowRecord: Sendable {
+    public var proto: IPProtocol
+    /// The initiator (who sent the first packet, or the SYN).
+    public var source: IPAddress
+    public var sourcePort: UInt16
+    public var destination: IPAddress
+    public var destinationPort: UInt16
+    public var direction: FlowDirection
+    public var verdict: FlowVerdict
+    /// The socket owner the simulation assumed (flows the pod starts), nil for inbound.
+    public var uid: UInt32?
+    /// Packets in both directions, and those from the responder.
+    public var packets: Int
+    public var replyPackets: Int
+    /// ICMP errors quoting this flow (RELATED in conntrack's terms).
+    public var relatedPackets: Int
+    public var firstSeenNanoseconds: Int64
+    public var lastSeenNanoseconds: Int64
+    /// LINUX_SLL2's interface index of the first packet.
+    public var interfaceIndex: UInt32?
+    /// TCP flags of the first packet.
+    public var firstTCPFlags: TCPFlags
+
+    /// The first packet's headers as the netfilter model sees them.
+    public var firstPacket: PacketHeader {
+        PacketHeader(
+            proto: proto, source: source, sourcePort: sourcePort, destination: destination,
+            destinationPort: destinationPort, tcpFlags: Set(firstTCPFlags.names))
+    }
+
+    /// What SO_ORIGINAL_DST reports on the landing socket (`ip:port`), when it reports one.
+    public var originalDestination: String? {
+        guard verdict.reportsOriginalDestination else { return nil }
+        return Simulator.text(destination, destinationPort)
+    }
+}
+
+/// Counters over everything seen.
+public struct ReplayStatistics: Sendable {
+    public var packets = 0
+    /// Packets without an IP header (ARP, LLDP, unsupported link types, …).
+    public var nonIP = 0
+    /// Packets whose headers were cut (snaplen) or malformed.
+    public var truncated = 0
+    public var malformed = 0
+    /// Later fragments (no ports) and those joined to their first fragment's flow.
+    public var fragments = 0
+    public var fragmentsJoined = 0
+    /// ICMP errors, and those whose quoted packet belongs to a live flow.
+    public var icmpErrors = 0
+    public var icmpErrorsRelated = 0
+    public var flows = 0
+    public var peakLiveFlows = 0
+    public var firstNanoseconds: Int64?
+    public var lastNanoseconds: Int64 = 0
+
+    public init() {}
+}
+
+/// The streaming flow table: packets in, flows out. Each new flow is classified (inbound,
+/// outbound, loopback, transit) and simulated once; a flow is handed to `emit` when it expires
+/// (conntrack's timeouts against the capture's clock) or at ``finish()``. Memory grows with
+/// the live flows, not with the file.
+///
+/// Single-threaded by design; the hot properties skip Swift's dynamic exclusivity checks
+/// (`@exclusivity(unchecked)`), which cost more than the flow lookup itself.
+public final class FlowTracker {
+    @exclusivity(unchecked) public private(set) var statistics = ReplayStatistics()
+    @exclusivity(unchecked) public private(set) var verdicts: SimulatorVerdicts
+    let podAddresses: [(UInt64, UInt64, Bool)]
+    let timeouts: Timeouts
+    let emit: (FlowRecord) -> Void
+    @exclusivity(unchecked) var table: FlowTable
+    @exclusivity(unchecked) var now: Int64 = .min
+    @exclusivity(unchecked) var nextSweep: Int64 = .min
+    @exclusivity(unchecked) var packetsSinceSweep = 0
+    /// First fragments' ports, to join later fragments (`ipfrag_time` 30 s is not modelled:
+    /// the map is cleared when it grows past its limit).
+    @exclusivity(unchecked) var fragmentPorts: [FragmentKey: (UInt16, UInt16)] = [:]
+
+    struct FragmentKey: Hashable {
+        var sourceHigh: UInt64
+        var sourceLow: UInt64
+        var destinationHigh: UInt64
+        var destinationLow: UInt64
+        var identification: UInt32
+        var proto: UInt8
+    }
+
+    /// `initialCapacity` (a power of two) is the table's first size; expired flows are swept
+    /// every `capacity` packets, so up to about a quarter of it may hold expired flows.
+    public init(
+        podAddresses: [IPAddress], verdicts: SimulatorVerdicts, timeouts: Timeouts = Timeouts(),
+        initialCapacity: Int = 1 << 16, emit: @escaping (FlowRecord) -> Void
+    ) {
+        table = FlowTable(capacity: max(16, initialCapacity.nextPowerOfTwo))
+        self.podAddresses = podAddresses.map { Self.words($0) }
+        self.verdicts = verdicts
+        self.timeouts = timeouts
+        self.emit = emit
+    }
+
+    @inline(__always) static func words(_ address: IPAddress) -> (UInt64, UInt64, Bool) {
+        switch address {
+        case .v4(let v4): (0, UInt64(v4.value), false)
+        case .v6(let v6): (v6.high, v6.low, true)
+        }
+    }
+
+    static func address(_ high: UInt64, _ low: UInt64, _ isV6: Bool) -> IPAddress {
+        isV6 ? .v6(IPv6Address(high: high, low: low)) : .v4(IPv4Address(UInt32(truncatingIfNeeded: low)))
+    }
+
+    /// Adds one decoded packet captured at `timestamp` (ns).
+    public func add(_ packet: borrowing DecodedPacket, timestamp: Int64) {
+        statistics.packets += 1
+        if let issue = packet.issue {
+            switch issue {
+            case .truncated: statistics.truncated += 1
+            case .malformed, .unsupportedLinkType: statistics.malformed += 1
+            }
+        }
+        guard let ip = packet.ip else {
+            statistics.nonIP += 1
+            return
+        }
+        if timestamp > now {
+            now = timestamp
+            if statistics.firstNanoseconds == nil { statistics.firstNanoseconds = timestamp }
+        }
+        packetsSinceSweep &+= 1
+        if now >= nextSweep && packetsSinceSweep >= table.capacity { sweep() }
+
+        let (sourceHigh, sourceLow, isV6) = Self.words(ip.source)
+        let (destinationHigh, destinationLow, _) = Self.words(ip.destination)
+        var sourcePort: UInt16 = 0
+        var destinationPort: UInt16 = 0
+        var flags: TCPFlags = []
+        /// False when a TCP/UDP packet's ports are unknown (a later fragment without its first).
+        var portsKnown = true
+        if let transport = packet.transport {
+            sourcePort = transport.sourcePort
+            destinationPort = transport.destinationPort
+            flags = transport.tcpFlags
+            if let fragment = ip.fragment, fragment.moreFragments {
+                rememberFragment(
+                    ip, sourceHigh, sourceLow, destinationHigh, destinationLow, fragment, transport)
+            }
+        } else if let icmp = packet.icmp {
+            if icmp.isError {
+                relate(icmp)
+                return
+            }
+            // Echo: conntrack's tuple has the identifier on both sides.
+            sourcePort = icmp.identifier ?? 0
+            destinationPort = sourcePort
+        } else if let fragment = ip.fragment, !fragment.isFirst {
+            statistics.fragments += 1
+            let key = FragmentKey(
+                sourceHigh: sourceHigh, sourceLow: sourceLow, destinationHigh: destinationHigh,
+                destinationLow: destinationLow, identification: fragment.identification,
+                proto: ip.proto.rawValue)
+            if let ports = fragmentPorts[key] {
+                statistics.fragmentsJoined += 1
+                (sourcePort, destinationPort) = ports
+                if !fragment.moreFragments { fragmentPorts[key] = nil }
+            } else {
+                portsKnown = false
+            }
+        } else if DecodedPacket.hasPorts(ip.proto) {
+            portsKnown = false  // the transport header was cut
+        }
+
+        let sourceFirst =
+            sourceHigh < destinationHigh
+            || (sourceHigh == destinationHigh
+                && (sourceLow < destinationLow
+                    || (sourceLow == destinationLow && sourcePort <= destinationPort)))
+        let key =
+            sourceFirst
+            ? FlowKey(
+                aHigh: sourceHigh, aLow: sourceLow, bHigh: destinationHigh, bLow: destinationLow,
+                aPort: sourcePort,
+                bPort: destinationPort, proto: ip.proto.rawValue, isV6: isV6)
+            : FlowKey(
+                aHigh: destinationHigh, aLow: destinationLow, bHigh: sourceHigh, bLow: sourceLow,
+                aPort: destinationPort, bPort: sourcePort, proto: ip.proto.rawValue, isV6: isV6)
+        let hash = key.hash
+        var slot = table.find(key, hash: hash)
+        if slot >= 0 && table.entries[slot].deadline < timestamp {
+            // Expired since the last sweep: conntrack would have forgotten it; this packet
+            // starts a new flow with the same 5-tuple.
+            emit(record(table.entries[slot], table.details[slot]))
+            table.remove(at: slot)
+            slot = table.find(key, hash: hash)
+        }
+        if slot >= 0 {
+            let entry = table.entries + slot
+            let fromInitiator = entry.pointee.initiatorIsA == sourceFirst
+            entry.pointee.lastSeen = max(entry.pointee.lastSeen, timestamp)
+            if fromInitiator {
+                entry.pointee.packets &+= 1
+            } else {
+                entry.pointee.replyPackets &+= 1
+                entry.pointee.state.insert(.replied)
+            }
+            // RST (0x04) and FIN (0x01), RFC 9293 §3.1.
+            if flags.rawValue & 0x05 != 0 {
+                if flags.rawValue & 0x04 != 0 { entry.pointee.state.insert(.reset) }
+                if flags.rawValue & 0x01 != 0 {
+                    entry.pointee.state.insert(fromInitiator ? .finFromInitiator : .finFromResponder)
+                }
+            }
+            entry.pointee.deadline = max(entry.pointee.lastSeen &+ timeout(entry.pointee), 1)
+            return
+        }
+        // A new flow. The initiator sent the first packet, unless that packet is a SYN-ACK
+        // (or mid-stream TCP, where the lower port is taken as the server's).
+        var initiatorIsSource = true
+        if ip.proto.rawValue == 6 {
+            if flags.contains(.syn) {
+                initiatorIsSource = !flags.contains(.ack)
+            } else {
+                initiatorIsSource = sourcePort >= destinationPort
+            }
+        }
+        let initiator = initiatorIsSource ? ip.source : ip.destination
+        let responder = initiatorIsSource ? ip.destination : ip.source
+        let direction = classify(initiator: initiator, responder: responder)
+        let verdict =
+            portsKnown
+            ? verdicts.verdict(
+                direction: direction, proto: ip.proto, initiator: initiator,
+                initiatorPort: initiatorIsSource ? sourcePort : destinationPort, responder: responder,
+                responderPort: initiatorIsSource ? destinationPort : sourcePort)
+            : SimulatorVerdicts.portsUnknown
+        var entry = FlowEntry(
+            key: key, state: initiatorIsSource ? [] : .replied,
+            initiatorIsA: initiatorIsSource == sourceFirst,
+            deadline: 0, lastSeen: timestamp, packets: initiatorIsSource ? 1 : 0,
+            replyPackets: initiatorIsSource ? 0 : 1)
+        if flags.contains(.rst) { entry.state.insert(.reset) }
+        if flags.contains(.fin) {
+            entry.state.insert(initiatorIsSource ? .finFromInitiator : .finFromResponder)
+        }
+        entry.deadline = timestamp &+ timeout(entry)
+        let details = FlowDetails(
+            firstSeen: timestamp, verdict: verdict, related: 0, interfaceIndex: packet.interfaceIndex ?? 0,
+            firstFlags: flags.rawValue, direction: direction, hasInterfaceIndex: packet.interfaceIndex != nil)
+        table.insert(entry, details, emptySlot: -1 - slot)
+        statistics.flows += 1
+        if table.count > statistics.peakLiveFlows { statistics.peakLiveFlows = table.count }
+    }
+
+    @inline(__always) func timeout(_ entry: FlowEntry) -> Int64 {
+        let seconds: Int64
+        switch entry.key.proto {
+        case 6:
+            let state = entry.state
+            if state.contains(.reset) {
+                seconds = timeouts.tcpReset
+            } else if !state.isDisjoint(with: [.finFromInitiator, .finFromResponder]) {
+                seconds = timeouts.tcpClosing
+            } else {
+                seconds = state.contains(.replied) ? timeouts.tcpEstablished : timeouts.tcpUnreplied
+            }
+        case 17:
+            seconds = entry.state.contains(.replied) ? timeouts.udpReplied : timeouts.udpUnreplied
+        case 1, 58:
+            seconds = timeouts.icmp
+        default:
+            seconds = timeouts.other
+        }
+        return seconds &* 1_000_000_000
+    }
+
+    func isPodLocal(_ address: IPAddress) -> Bool {
+        if address.isLoopback { return true }
+        let words = Self.words(address)
+        return podAddresses.contains { $0 == words }
+    }
+
+    func classify(initiator: IPAddress, responder: IPAddress) -> FlowDirection {
+        let from = isPodLocal(initiator)
+        let to = isPodLocal(responder)
+        switch (from, to) {
+        case (true, true): return .loopback
+        case (true, false): return .outbound
+        case (false, true): return .inbound
+        case (false, false): return .transit
+        }
+    }
+
+    func rememberFragment(
+        _ ip: IPHeader, _ sourceHigh: UInt64, _ sourceLow: UInt64, _ destinationHigh: UInt64,
+        _ destinationLow: UInt64, _ fragment: Fragment, _ transport: TransportHeader
+    ) {
+        if fragmentPorts.count >= 1 << 16 { fragmentPorts.removeAll(keepingCapacity: true) }
+        let key = FragmentKey(
+            sourceHigh: sourceHigh, sourceLow: sourceLow, destinationHigh: destinationHigh,
+            destinationLow: destinationLow, identification: fragment.identification, proto: ip.proto.rawValue)
+        fragmentPorts[key] = (transport.sourcePort, transport.destinationPort)
+    }
+
+    /// An ICMP error counts on the flow of the packet it quotes.
+    func relate(_ icmp: ICMPHeader) {
+        statistics.icmpErrors += 1
+        guard let quoted = icmp.quoted else { return }
+        let (sourceHigh, sourceLow, isV6) = Self.words(quoted.source)
+        let (destinationHigh, destinationLow, _) = Self.words(quoted.destination)
+        let sourcePort = quoted.sourcePort ?? 0
+        let destinationPort = quoted.destinationPort ?? 0
+        let sourceFirst =
+            (sourceHigh, sourceLow, sourcePort) <= (destinationHigh, destinationLow, destinationPort)
+        let key =
+            sourceFirst
+            ? FlowKey(
+                aHigh: sourceHigh, aLow: sourceLow, bHigh: destinationHigh, bLow: destinationLow,
+                aPort: sourcePort,
+                bPort: destinationPort, proto: quoted.proto.rawValue, isV6: isV6)
+            : FlowKey(
+                aHigh: destinationHigh, aLow: destinationLow, bHigh: sourceHigh, bLow: sourceLow,
+                aPort: destinationPort, bPort: sourcePort, proto: quoted.proto.rawValue, isV6: isV6)
+        let slot = table.find(key, hash: key.hash)
+        guard slot >= 0 else { return }
+        statistics.icmpErrorsRelated += 1
+        table.details[slot].related &+= 1
+    }
+
+    /// Hands expired flows to `emit` and frees their slots.
+    func sweep() {
+        packetsSinceSweep = 0
+        nextSweep = now &+ 1_000_000_000
+        var slot = 0
+        while slot < table.capacity {
+            let deadline = table.entries[slot].deadline
+            if deadline != 0 && deadline < now {
+                emit(record(table.entries[slot], table.details[slot]))
+                table.remove(at: slot)
+                continue  // the slot may now hold a shifted entry
+            }
+            slot += 1
+        }
+    }
+
+    /// Emits every live flow (by first packet) and empties the table.
+    public func finish() {
+        var live: [(firstSeen: Int64, slot: Int)] = []
+        live.reserveCapacity(table.count)
+        for slot in 0..<table.capacity where table.entries[slot].deadline != 0 {
+            live.append((table.details[slot].firstSeen, slot))
+        }
+        live.sort { $0.firstSeen < $1.firstSeen || ($0.firstSeen == $1.firstSeen && $0.slot < $1.slot) }
+        for (_, slot) in live { emit(record(table.entries[slot], table.details[slot])) }
+        table = FlowTable(capacity: 1 << 4)
+        statistics.lastNanoseconds = now
+    }
+
+    func record(_ entry: FlowEntry, _ details: FlowDetails) -> FlowRecord {
+        let key = entry.key
+        let a = Self.address(key.aHigh, key.aLow, key.isV6)
+        let b = Self.address(key.bHigh, key.bLow, key.isV6)
+        let (source, sourcePort, destination, destinationPort) =
+            entry.initiatorIsA ? (a, key.aPort, b, key.bPort) : (b, key.bPort, a, key.aPort)
+        let verdict = verdicts.verdicts[Int(details.verdict)]
+        let uid: UInt32? =
+            details.direction == .outbound || details.direction == .loopback
+            ? verdicts.owner(initiator: source).uid : nil
+        return FlowRecord(
+            proto: IPProtocol(rawValue: key.proto), source: source, sourcePort: sourcePort,
+            destination: destination, destinationPort: destinationPort, direction: details.direction,
+            verdict: verdict, uid: verdict.verdict == .notSimulated ? nil : uid,
+            packets: Int(entry.packets + entry.replyPackets),
+            replyPackets: Int(entry.replyPackets), relatedPackets: Int(details.related),
+            firstSeenNanoseconds: details.firstSeen, lastSeenNanoseconds: entry.lastSeen,
+            interfaceIndex: details.hasInterfaceIndex ? details.interfaceIndex : nil,
+            firstTCPFlags: TCPFlags(rawValue: details.firstFlags))
+    }
+}
+
+extension Int {
+    /// The smallest power of two at least `self` (for positive values).
+    fileprivate var nextPowerOfTwo: Int {
+        var value = 1
+        while value < self { value <<= 1 }
+        return value
+    }
+}
