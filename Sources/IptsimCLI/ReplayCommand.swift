@@ -67,6 +67,24 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "LINUX_SLL2 interface index names, e.g. 1=lo,2=eth0.")
     var ifindex = "1=lo"
 
+    @Option(
+        help: ArgumentHelp(
+            "Rules and the pod's environment (addresses, routes, listeners) from a scenario file (DESIGN.md's format).",
+            valueName: "FILE"))
+    var scenario: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Owner of the pod's flows the capture does not name (NFLOG captures do): e.g. 'sport=15000-15100,uid=1337', 'dst=10.96.0.0/12,uid=0,gid=1337'. Repeatable; the first match wins.",
+            valueName: "SELECTORS,uid=N[,gid=N]"))
+    var owner: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "Expected verdicts (YAML: a list of {match: {direction, proto, src, dst, sport, dport, uid}, verdict}); any mismatch is listed and the exit status is 1.",
+            valueName: "FILE"))
+    var expect: String?
+
     @Option(help: "Owner of the app's outgoing connections.")
     var appUid: UInt32 = 1000
 
@@ -89,8 +107,9 @@ struct ReplayCommand: ParsableCommand {
 
     func validate() throws {
         if captures.isEmpty { throw ValidationError("give at least one capture file") }
-        if rules == nil && rules6 == nil && istioIptablesArguments.isEmpty {
-            throw ValidationError("give the rules: --rules FILE, or istio-iptables arguments after --")
+        if rules == nil && rules6 == nil && istioIptablesArguments.isEmpty && scenario == nil {
+            throw ValidationError(
+                "give the rules: --rules FILE, --scenario FILE, or istio-iptables arguments after --")
         }
     }
 
@@ -103,6 +122,9 @@ struct ReplayCommand: ParsableCommand {
         options.json = json
         options.filter = filter
         options.interfaceNames = ifindex
+        options.scenario = scenario
+        options.expectations = expect
+        options.ownerRules = owner
         options.appUID = appUid
         options.appGID = appGid
         options.progress = isatty(2) == 1
@@ -128,6 +150,9 @@ public enum ReplayRun {
         public var interfaceNames = "1=lo"
         public var appUID: UInt32 = 1000
         public var appGID: UInt32 = 1000
+        public var scenario: String?
+        public var expectations: String?
+        public var ownerRules: [String] = []
         public var progress = false
         /// Packets read to infer the pod's addresses when --pod-ip is not given.
         public var inferencePackets = 200_000
@@ -162,32 +187,79 @@ public enum ReplayRun {
             for path in options.captures {
                 do { _ = try CaptureFile(path: path) } catch { throw Failure(description: error.description) }
             }
+            var rules: [OwnerRule] = []
+            for text in options.ownerRules {
+                do { rules.append(try OwnerRule(text)) } catch {
+                    throw Failure(description: error.description)
+                }
+            }
+            var scenario: (network: Network, environment: PodEnvironment, tables: [IPFamily: RuleTables])?
+            if let path = options.scenario {
+                scenario = try loadScenario(path)
+                // Every address of the pod's interfaces (its setup may add some).
+                if pods.isEmpty, let pod = scenario?.network.hosts["pod"] {
+                    pods = pod.interfaces.filter { $0.name != "lo" }.flatMap { $0.addresses.map(\.address) }
+                }
+            }
             let inferred = pods.isEmpty
             if inferred {
                 pods = try inferPods(options)
                 stderr(
                     "pod IPs inferred from the capture: \(pods.map(\.description).joined(separator: ", "))\n")
             }
-            let (tables, config) = try loadRules(
-                options, families: Set(pods.map(\.family)), environment, machine)
             var simulators: [Simulator] = []
-            for family in [IPFamily.ipv4, .ipv6] {
-                guard let pod = pods.first(where: { $0.family == family }), let rules = tables[family] else {
-                    continue
+            var config = CaptureConfig()
+            if let scenario {
+                for family in [IPFamily.ipv4, .ipv6] {
+                    guard let rules = scenario.tables[family] else { continue }
+                    var environment = scenario.environment
+                    if family == .ipv6 {
+                        guard let pod6 = environment.podAddress6, let peer6 = environment.peerAddress6 else {
+                            continue
+                        }
+                        environment.podAddress = pod6
+                        environment.peerAddress = peer6
+                    }
+                    simulators.append(
+                        Simulator(network: scenario.network, environment: environment, rules: rules))
                 }
-                simulators.append(Simulator(rules: rules, environment: TraceReport.standardPod(pod, config)))
+            } else {
+                let tables: [IPFamily: RuleTables]
+                (tables, config) = try loadRules(
+                    options, families: Set(pods.map(\.family)), environment, machine)
+                for family in [IPFamily.ipv4, .ipv6] {
+                    guard let pod = pods.first(where: { $0.family == family }), let rules = tables[family]
+                    else {
+                        continue
+                    }
+                    simulators.append(
+                        Simulator(rules: rules, environment: TraceReport.standardPod(pod, config)))
+                }
             }
             let verdicts = SimulatorVerdicts(
                 simulators: simulators,
                 ports: .init(
                     outbound: config.proxyPort.port ?? 15001, inbound: config.inboundCapturePort.port ?? 15006
                 ),
-                owners: .init(appUID: options.appUID, appGID: options.appGID))
+                owners: {
+                    var owners = SimulatorVerdicts.Owners(appUID: options.appUID, appGID: options.appGID)
+                    owners.rules = rules
+                    return owners
+                }())
 
+            var check: ExpectationCheck?
+            if let path = options.expectations {
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw Failure(description: "cannot read \(path)")
+                }
+                check = ExpectationCheck(
+                    try ExpectationsFile.parse(String(decoding: data, as: UTF8.self), path: path))
+            }
             var summary = ReplaySummary()
             var buffer = ""
             let json = options.json
             let tracker = FlowTracker(podAddresses: pods, verdicts: verdicts) { flow in
+                check?.check(flow)
                 if json {
                     buffer += FlowJSON.line(flow, interfaceNames: interfaceNames)
                     buffer += "\n"
@@ -210,6 +282,18 @@ public enum ReplayRun {
                 )
             } else {
                 stdout(summary.render(statistics: tracker.statistics, podAddresses: pods, inferred: inferred))
+            }
+            if let check {
+                if !check.passed {
+                    stderr(check.report())
+                    stderr(
+                        "expectations: \(check.mismatchCount) flows with another verdict, \(check.unmet.count) expectations matched no flow\n"
+                    )
+                    return 1
+                }
+                stderr(
+                    "expectations: all \(check.expectations.count) met (\(check.matched.reduce(0, +)) flow matches)\n"
+                )
             }
             return 0
         } catch {
@@ -264,6 +348,35 @@ public enum ReplayRun {
             throw Failure(description: "no pod IP given and none found in the capture: use --pod-ip")
         }
         return addresses
+    }
+
+    /// A scenario file: its rules, its environment, and the hosts built from them.
+    static func loadScenario(_ path: String) throws -> (
+        network: Network, environment: PodEnvironment, tables: [IPFamily: RuleTables]
+    ) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Failure(description: "cannot read \(path)")
+        }
+        do {
+            guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw Failure(description: "\(path): not a JSON object")
+            }
+            var tables: [IPFamily: RuleTables] = [:]
+            for (family, text) in try ScenarioRunner.ruleTexts(object) where !text.isEmpty {
+                switch RestoreParser.parse(text, family: family) {
+                case .failure(let error):
+                    throw Failure(description: "\(path): rules (\(family.rawValue)): \(error)")
+                case .success(let document): tables[family] = try RuleTables(document)
+                }
+            }
+            let environment = try ScenarioRunner.environment(object)
+            let network = try environment.network(rules: tables.mapValues { $0 })
+            return (network, environment, tables)
+        } catch let error as Failure {
+            throw error
+        } catch {
+            throw Failure(description: "\(path): \(error)")
+        }
     }
 
     /// `1=lo,2=eth0`.

@@ -61,6 +61,9 @@ struct FlowDetails {
     var firstFlags: UInt16
     var direction: FlowDirection
     var hasInterfaceIndex: Bool
+    /// The owner the flow was simulated with (outbound and loopback flows).
+    var uid: UInt32 = 0
+    var gid: UInt32 = 0
 }
 
 /// Open addressing with linear probing and backward-shift deletion: hot entries in one flat

@@ -253,12 +253,22 @@ public final class FlowTracker {
         let initiator = initiatorIsSource ? ip.source : ip.destination
         let responder = initiatorIsSource ? ip.destination : ip.source
         let direction = classify(initiator: initiator, responder: responder)
+        let initiatorPort = initiatorIsSource ? sourcePort : destinationPort
+        let responderPort = initiatorIsSource ? destinationPort : sourcePort
+        // An NFLOG record of the initiator's packet names its socket's owner.
+        var observed: (uid: UInt32, gid: UInt32)?
+        if initiatorIsSource, let nflog = packet.nflog, let uid = nflog.uid {
+            observed = (uid, nflog.gid ?? uid)
+        }
+        let owner = verdicts.owner(
+            initiator: initiator, initiatorPort: initiatorPort, responder: responder,
+            responderPort: responderPort,
+            observed: observed)
         let verdict =
             portsKnown
             ? verdicts.verdict(
-                direction: direction, proto: ip.proto, initiator: initiator,
-                initiatorPort: initiatorIsSource ? sourcePort : destinationPort, responder: responder,
-                responderPort: initiatorIsSource ? destinationPort : sourcePort)
+                direction: direction, proto: ip.proto, initiator: initiator, initiatorPort: initiatorPort,
+                responder: responder, responderPort: responderPort, owner: owner)
             : SimulatorVerdicts.portsUnknown
         var entry = FlowEntry(
             key: key, state: initiatorIsSource ? [] : .replied,
@@ -272,7 +282,8 @@ public final class FlowTracker {
         entry.deadline = timestamp &+ timeout(entry)
         let details = FlowDetails(
             firstSeen: timestamp, verdict: verdict, related: 0, interfaceIndex: packet.interfaceIndex ?? 0,
-            firstFlags: flags.rawValue, direction: direction, hasInterfaceIndex: packet.interfaceIndex != nil)
+            firstFlags: flags.rawValue, direction: direction, hasInterfaceIndex: packet.interfaceIndex != nil,
+            uid: owner.uid, gid: owner.gid)
         table.insert(entry, details, emptySlot: -1 - slot)
         statistics.flows += 1
         if table.count > statistics.peakLiveFlows { statistics.peakLiveFlows = table.count }
@@ -390,8 +401,7 @@ public final class FlowTracker {
             entry.initiatorIsA ? (a, key.aPort, b, key.bPort) : (b, key.bPort, a, key.aPort)
         let verdict = verdicts.verdicts[Int(details.verdict)]
         let uid: UInt32? =
-            details.direction == .outbound || details.direction == .loopback
-            ? verdicts.owner(initiator: source).uid : nil
+            details.direction == .outbound || details.direction == .loopback ? details.uid : nil
         return FlowRecord(
             proto: IPProtocol(rawValue: key.proto), source: source, sourcePort: sourcePort,
             destination: destination, destinationPort: destinationPort, direction: details.direction,

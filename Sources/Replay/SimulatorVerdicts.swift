@@ -33,6 +33,8 @@ public struct SimulatorVerdicts {
         public var appGID: UInt32 = 1000
         public var proxyUID: UInt32 = 1337
         public var proxyGID: UInt32 = 1337
+        /// `--owner` rules, consulted when the capture does not say.
+        public var rules: [OwnerRule] = []
         public init(
             appUID: UInt32 = 1000, appGID: UInt32 = 1000, proxyUID: UInt32 = 1337, proxyGID: UInt32 = 1337
         ) {
@@ -137,16 +139,33 @@ public struct SimulatorVerdicts {
         return (owners.appUID, owners.appGID)
     }
 
+    /// The owner of a flow the pod starts: what the capture saw (an NFLOG record of its first
+    /// packet), else the first `--owner` rule that matches, else ``owner(initiator:)``.
+    public func owner(
+        initiator: IPAddress, initiatorPort: UInt16, responder: IPAddress, responderPort: UInt16,
+        observed: (uid: UInt32, gid: UInt32)?
+    ) -> (uid: UInt32, gid: UInt32) {
+        if let observed { return observed }
+        for rule in owners.rules
+        where rule.matches(
+            initiator: initiator, initiatorPort: initiatorPort, responder: responder,
+            responderPort: responderPort)
+        {
+            return (rule.uid, rule.gid)
+        }
+        return owner(initiator: initiator)
+    }
+
     /// The verdict index for a flow (see ``verdicts``).
     public mutating func verdict(
         direction: FlowDirection, proto: IPProtocol, initiator: IPAddress, initiatorPort: UInt16,
-        responder: IPAddress, responderPort: UInt16
+        responder: IPAddress, responderPort: UInt16, owner: (uid: UInt32, gid: UInt32)
     ) -> Int32 {
         guard direction != .transit else { return Self.notPodFlow }
         guard proto == .tcp || proto == .udp else { return Self.protocolNotSimulated }
         let family = Self.slot(responder.family)
         guard let simulator = simulators[family] else { return Self.noRules }
-        let (uid, gid) = direction == .inbound ? (0, 0) : owner(initiator: initiator)
+        let (uid, gid) = direction == .inbound ? (0, 0) : owner
         let source = sourceClasses[family]?.representative(of: initiator) ?? initiator
         let key = Key(
             direction: direction == .inbound ? .inbound : .outbound, proto: proto, source: source,

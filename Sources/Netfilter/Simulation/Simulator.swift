@@ -24,6 +24,13 @@ public final class Simulator {
         self.initialNetwork = network
     }
 
+    /// A network already built, with the environment and the one family's rules it was built from.
+    public convenience init(network: Network, environment: PodEnvironment, rules: any RuleLookup & Sendable) {
+        self.init(network: network)
+        self.environment = environment
+        self.rules = rules
+    }
+
     /// The pod of `environment` with one rule set (its family is the pod address's).
     public convenience init(rules: any RuleLookup & Sendable, environment: PodEnvironment) {
         let network =
