@@ -6,6 +6,7 @@
 #   3. runs the upstream corpus (../shared/istio-iptables-corpus) with check.py --strict
 #   4. as root: loads the generated rules into fresh network namespaces (tools/restore-check)
 #   5. the simulator against the kernel on Tests/Scenarios (tools/scenario-check; live as root)
+#   6. capture replay on Captures/ against the kernel's verdicts (tools/capture-check)
 #
 # Each test counts once: every swift test, every corpus case, every rule set loaded.
 set -u
@@ -110,6 +111,11 @@ log "simulator vs kernel: Tests/Scenarios (live kernel-check as root, recorded r
 tools/scenario-check >"$tmp/scenarios.log" 2>&1
 grep -E "^(FAIL|  |flows|scenario-check)" "$tmp/scenarios.log" | head -30
 add_counts "$tmp/scenarios.log"
+
+log "capture replay: Captures/ (verdicts against the kernel's, rewritten captures read back by tshark)"
+tools/capture-check >"$tmp/captures.log" 2>&1
+grep -E "^(PASS|FAIL|  )" "$tmp/captures.log" | head -40
+add_counts "$tmp/captures.log"
 
 echo
 echo "$passed passed, $failed failed"
