@@ -85,6 +85,12 @@ struct ReplayCommand: ParsableCommand {
             valueName: "FILE"))
     var expect: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Write every packet as the pod's sockets see it (destination after REDIRECT/DNAT towards the socket, source before un-NAT from it) to a pcap file.",
+            valueName: "OUT"))
+    var writePcap: String?
+
     @Option(help: "Owner of the app's outgoing connections.")
     var appUid: UInt32 = 1000
 
@@ -124,6 +130,7 @@ struct ReplayCommand: ParsableCommand {
         options.interfaceNames = ifindex
         options.scenario = scenario
         options.expectations = expect
+        options.writePcap = writePcap
         options.ownerRules = owner
         options.appUID = appUid
         options.appGID = appGid
@@ -152,6 +159,7 @@ public enum ReplayRun {
         public var appGID: UInt32 = 1000
         public var scenario: String?
         public var expectations: String?
+        public var writePcap: String?
         public var ownerRules: [String] = []
         public var progress = false
         /// Packets read to infer the pod's addresses when --pod-ip is not given.
@@ -271,10 +279,36 @@ public enum ReplayRun {
                     summary.add(flow)
                 }
             }
+            var writer: PcapWriter?
+            if let out = options.writePcap {
+                // One link type per pcap file: the first capture's.
+                let first: CaptureFile
+                do { first = try CaptureFile(path: options.captures[0]) } catch {
+                    throw Failure(description: error.description)
+                }
+                guard let record = try? first.next() else {
+                    throw Failure(description: "--write-pcap: \(options.captures[0]) has no packet")
+                }
+                do { writer = try PcapWriter(path: out + ".partial", linkType: record.linkType) } catch {
+                    throw Failure(description: error.description)
+                }
+                tracker.recordsTranslations = true
+            }
             for path in options.captures {
-                try replay(path, options, tracker, stderr)
+                try replay(path, options, tracker, writer, stderr)
             }
             tracker.finish()
+            if let writer, let out = options.writePcap {
+                writer.close()
+                // Only a complete file takes the name.
+                _ = try? FileManager.default.removeItem(atPath: out)
+                do { try FileManager.default.moveItem(atPath: out + ".partial", toPath: out) } catch {
+                    throw Failure(description: "--write-pcap: \(error.localizedDescription)")
+                }
+                stderr(
+                    "rewritten capture: \(out) (\(tracker.statistics.packets) packets, \(rewritten.value) rewritten)\n"
+                )
+            }
             if json {
                 stdout(buffer)
                 stderr(
@@ -303,8 +337,13 @@ public enum ReplayRun {
     }
 
     /// Reads one capture into the tracker. A truncated last record is a warning.
+    /// Packets `--write-pcap` rewrote (a box: `replay` is static).
+    final class Counter: @unchecked Sendable { var value = 0 }
+    nonisolated(unsafe) static var rewritten = Counter()
+
     static func replay(
-        _ path: String, _ options: Options, _ tracker: FlowTracker, _ stderr: (String) -> Void
+        _ path: String, _ options: Options, _ tracker: FlowTracker, _ writer: PcapWriter?,
+        _ stderr: (String) -> Void
     ) throws {
         let source: CaptureFile
         do { source = try CaptureFile(path: path, filter: options.filter) } catch {
@@ -313,10 +352,28 @@ public enum ReplayRun {
         let progress = options.progress
         var count = 0
         var packet = DecodedPacket(linkType: .ethernet)
+        var mixed: String?
+        defer { if progress { stderr("\r\u{1b}[K") } }
         do {
             while let record = try source.next() {
                 PacketDecoder.decode(record.bytes, linkType: record.linkType, into: &packet)
                 tracker.add(packet, timestamp: record.timestampNanoseconds)
+                if let writer {
+                    if record.linkType != writer.linkType {
+                        mixed =
+                            "--write-pcap: \(path) record \(record.index) has link type \(record.linkType), the file \(writer.linkType)"
+                        break
+                    }
+                    if let translation = tracker.lastTranslation {
+                        var bytes = Array(record.bytes)
+                        if PacketRewriter.apply(translation, to: &bytes, packet) { rewritten.value += 1 }
+                        writer.write(
+                            timestampNanoseconds: record.timestampNanoseconds, bytes: bytes,
+                            originalLength: record.originalLength)
+                    } else {
+                        writer.write(record)
+                    }
+                }
                 count &+= 1
                 if progress && count & 0x3ffff == 0 {
                     let percent = source.fileSize > 0 ? source.bytesRead * 100 / source.fileSize : 0
@@ -324,12 +381,11 @@ public enum ReplayRun {
                 }
             }
         } catch {
-            if progress { stderr("\r\u{1b}[K") }
             guard error.isTruncatedRecord else { throw Failure(description: error.description) }
             stderr("warning: \(error)\n")
             return
         }
-        if progress { stderr("\r\u{1b}[K") }
+        if let mixed { throw Failure(description: mixed) }
     }
 
     static func inferPods(_ options: Options) throws -> [IPAddress] {

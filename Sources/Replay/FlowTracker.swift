@@ -138,7 +138,31 @@ public final class FlowTracker {
     }
 
     /// Adds one decoded packet captured at `timestamp` (ns).
+    /// Set by `add` when `recordsTranslations`: how the last packet looks to the pod's socket.
+    public private(set) var lastTranslation: Translation?
+    /// Whether `add` works out `lastTranslation` (for `--write-pcap`).
+    public var recordsTranslations = false
+
+    @inline(__always) func translate(
+        _ verdictIndex: Int32, fromInitiator: Bool, source: IPAddress, sourcePort: UInt16,
+        destination: IPAddress,
+        destinationPort: UInt16
+    ) {
+        let verdict = verdicts.verdicts[Int(verdictIndex)]
+        guard let address = verdict.localAddress, let port = verdict.localPort else { return }
+        // Towards the socket the destination is what NAT made it; from it, the source (before
+        // the reply is un-NATed).
+        if fromInitiator {
+            if address != destination || port != destinationPort {
+                lastTranslation = Translation(rewritesDestination: true, address: address, port: port)
+            }
+        } else if address != source || port != sourcePort {
+            lastTranslation = Translation(rewritesDestination: false, address: address, port: port)
+        }
+    }
+
     public func add(_ packet: borrowing DecodedPacket, timestamp: Int64) {
+        if recordsTranslations { lastTranslation = nil }
         statistics.packets += 1
         if let issue = packet.issue {
             switch issue {
@@ -238,6 +262,11 @@ public final class FlowTracker {
                 }
             }
             entry.pointee.deadline = max(entry.pointee.lastSeen &+ timeout(entry.pointee), 1)
+            if recordsTranslations {
+                translate(
+                    table.details[slot].verdict, fromInitiator: fromInitiator, source: ip.source,
+                    sourcePort: sourcePort, destination: ip.destination, destinationPort: destinationPort)
+            }
             return
         }
         // A new flow. The initiator sent the first packet, unless that packet is a SYN-ACK
@@ -285,6 +314,11 @@ public final class FlowTracker {
             firstFlags: flags.rawValue, direction: direction, hasInterfaceIndex: packet.interfaceIndex != nil,
             uid: owner.uid, gid: owner.gid)
         table.insert(entry, details, emptySlot: -1 - slot)
+        if recordsTranslations {
+            translate(
+                verdict, fromInitiator: initiatorIsSource, source: ip.source, sourcePort: sourcePort,
+                destination: ip.destination, destinationPort: destinationPort)
+        }
         statistics.flows += 1
         if table.count > statistics.peakLiveFlows { statistics.peakLiveFlows = table.count }
     }

@@ -59,6 +59,10 @@ public struct FlowVerdict: Hashable, Sendable {
     public var firstRule: String?
     /// Simulator error text (`refused`, `timeout`, `eperm`) or why it was not simulated.
     public var detail: String?
+    /// The address and port the landing socket in the pod sees as its own: where NAT sent the
+    /// flow (127.0.0.1:15001 after REDIRECT in OUTPUT), for `--write-pcap`.
+    public var localAddress: IPAddress?
+    public var localPort: UInt16?
 
     public init(
         verdict: Verdict, socketPort: UInt16? = nil, reportsOriginalDestination: Bool = false,
