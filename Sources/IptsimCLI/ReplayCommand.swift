@@ -266,7 +266,7 @@ public enum ReplayRun {
             var summary = ReplaySummary()
             var buffer = ""
             let json = options.json
-            let tracker = FlowTracker(podAddresses: pods, verdicts: verdicts) { flow in
+            let joiner = LoopbackLegJoiner { flow in
                 check?.check(flow)
                 if json {
                     buffer += FlowJSON.line(flow, interfaceNames: interfaceNames)
@@ -279,6 +279,7 @@ public enum ReplayRun {
                     summary.add(flow)
                 }
             }
+            let tracker = FlowTracker(podAddresses: pods, verdicts: verdicts) { joiner.add($0) }
             var writer: PcapWriter?
             if let out = options.writePcap {
                 // One link type per pcap file: the first capture's.
@@ -298,6 +299,7 @@ public enum ReplayRun {
                 try replay(path, options, tracker, writer, stderr)
             }
             tracker.finish()
+            joiner.finish()
             if let writer, let out = options.writePcap {
                 writer.close()
                 // Only a complete file takes the name.

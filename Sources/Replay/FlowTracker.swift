@@ -46,6 +46,9 @@ public struct FlowRecord: Sendable {
     public var interfaceIndex: UInt32?
     /// TCP flags of the first packet.
     public var firstTCPFlags: TCPFlags
+    /// Packets of the flow's redirected leg on `lo` (to 127.0.0.1:15001, 15053, …), joined into
+    /// it by ``LoopbackLegJoiner`` (already counted in `packets`).
+    public var loopbackLegPackets = 0
 
     /// The first packet's headers as the netfilter model sees them.
     public var firstPacket: PacketHeader {

@@ -141,6 +141,7 @@ public enum FlowJSON {
         text += ",\"orig_dst\":" + (flow.originalDestination.map(quote) ?? "null")
         text += ",\"packets\":\(flow.packets)"
         text += ",\"first_rule\":" + (flow.verdict.firstRule.map(quote) ?? "null")
+        if flow.loopbackLegPackets > 0 { text += ",\"lo_leg_packets\":\(flow.loopbackLegPackets)" }
         if let index = flow.interfaceIndex {
             text += ",\"interface\":" + quote(interfaceNames[index] ?? "if\(index)")
         }

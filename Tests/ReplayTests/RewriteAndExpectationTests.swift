@@ -185,3 +185,46 @@ private func address(_ text: String) -> IPAddress { try! IPAddress.parse(text).g
         #expect(throws: OwnerRule.Failure.self) { try OwnerRule(text) }
     }
 }
+
+@Suite struct LoopbackLegJoinerTests {
+    func record(
+        _ direction: FlowDirection, _ source: String, _ sport: UInt16, _ destination: String, _ dport: UInt16,
+        landedOn local: (String, UInt16)? = nil, packets: Int = 3
+    ) -> FlowRecord {
+        var verdict = FlowVerdict(verdict: local == nil ? .direct : .envoyOutbound, socketPort: local?.1)
+        verdict.localAddress = local.map { address($0.0) }
+        verdict.localPort = local?.1
+        return FlowRecord(
+            proto: .tcp, source: address(source), sourcePort: sport, destination: address(destination),
+            destinationPort: dport, direction: direction, verdict: verdict, uid: 1000, packets: packets,
+            replyPackets: 1,
+            relatedPackets: 0, firstSeenNanoseconds: 0, lastSeenNanoseconds: 0, interfaceIndex: nil,
+            firstTCPFlags: [.syn])
+    }
+
+    @Test(arguments: [false, true])
+    func theRedirectedLegJoinsItsFlowInEitherOrder(_ legFirst: Bool) {
+        var out: [FlowRecord] = []
+        let joiner = LoopbackLegJoiner { out.append($0) }
+        let leg = record(.loopback, "10.44.0.2", 40000, "127.0.0.1", 15001, packets: 4)
+        let flow = record(.outbound, "10.44.0.2", 40000, "93.184.216.34", 80, landedOn: ("127.0.0.1", 15001))
+        let other = record(.outbound, "10.44.0.2", 40001, "93.184.216.34", 443)
+        for item in legFirst ? [leg, flow, other] : [flow, other, leg] { joiner.add(item) }
+        joiner.finish()
+        #expect(out.count == 2)
+        let joined = out.first { $0.destinationPort == 80 }
+        #expect(joined?.packets == 7 && joined?.loopbackLegPackets == 4)
+        #expect(joiner.joined == 1)
+    }
+
+    @Test func aLegToAnotherSocketStaysAFlowOfItsOwn() {
+        var out: [FlowRecord] = []
+        let joiner = LoopbackLegJoiner(capacity: 2) { out.append($0) }
+        joiner.add(record(.loopback, "10.44.0.2", 40000, "127.0.0.1", 15006))
+        joiner.add(record(.outbound, "10.44.0.2", 40000, "93.184.216.34", 80, landedOn: ("127.0.0.1", 15001)))
+        for port in UInt16(1)...5 { joiner.add(record(.loopback, "10.44.0.2", port, "127.0.0.1", 15001)) }
+        joiner.finish()
+        #expect(out.count == 7)
+        #expect(joiner.joined == 0)
+    }
+}
