@@ -23,7 +23,22 @@ public final class LoopbackLegJoiner {
 
     struct Waiting {
         var records: [Endpoint: FlowRecord] = [:]
+        /// Arrival order from `head` on (a queue without O(n) removal at the front).
         var order: [Endpoint] = []
+        var head = 0
+
+        mutating func popOldest() -> Endpoint {
+            defer {
+                head += 1
+                if head >= 4096 && head * 2 >= order.count {
+                    order.removeFirst(head)
+                    head = 0
+                }
+            }
+            return order[head]
+        }
+
+        var queued: Int { order.count - head }
     }
 
     public init(capacity: Int = 4096, emit: @escaping (FlowRecord) -> Void) {
@@ -72,16 +87,15 @@ public final class LoopbackLegJoiner {
     func wait(_ flow: FlowRecord, _ endpoint: Endpoint, in waiting: inout Waiting) {
         if let earlier = waiting.records.updateValue(flow, forKey: endpoint) { emit(earlier) }
         waiting.order.append(endpoint)
-        while waiting.records.count > capacity || waiting.order.count > 2 * capacity {
-            let oldest = waiting.order.removeFirst()
-            if let record = waiting.records.removeValue(forKey: oldest) { emit(record) }
+        while waiting.records.count > capacity || waiting.queued > 2 * capacity {
+            if let record = waiting.records.removeValue(forKey: waiting.popOldest()) { emit(record) }
         }
     }
 
     /// Passes on what found no partner.
     public func finish() {
         for var waiting in [legs, partners] {
-            for endpoint in waiting.order {
+            for endpoint in waiting.order[waiting.head...] {
                 if let record = waiting.records.removeValue(forKey: endpoint) { emit(record) }
             }
         }
