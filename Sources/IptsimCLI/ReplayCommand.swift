@@ -69,6 +69,12 @@ struct ReplayCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "The pod's rules from a Kubernetes manifest (its istio-init arguments, or those the injector would give it; see `iptsim pod`); the pod IP from status.podIP.",
+            valueName: "MANIFEST"))
+    var pod: String?
+
+    @Option(
+        help: ArgumentHelp(
             "Rules and the pod's environment (addresses, routes, listeners) from a scenario file (DESIGN.md's format).",
             valueName: "FILE"))
     var scenario: String?
@@ -113,9 +119,10 @@ struct ReplayCommand: ParsableCommand {
 
     func validate() throws {
         if captures.isEmpty { throw ValidationError("give at least one capture file") }
-        if rules == nil && rules6 == nil && istioIptablesArguments.isEmpty && scenario == nil {
+        if rules == nil && rules6 == nil && istioIptablesArguments.isEmpty && scenario == nil && pod == nil {
             throw ValidationError(
-                "give the rules: --rules FILE, --scenario FILE, or istio-iptables arguments after --")
+                "give the rules: --rules FILE, --pod MANIFEST, --scenario FILE, or istio-iptables arguments after --"
+            )
         }
     }
 
@@ -129,6 +136,7 @@ struct ReplayCommand: ParsableCommand {
         options.filter = filter
         options.interfaceNames = ifindex
         options.scenario = scenario
+        options.podManifest = pod
         options.expectations = expect
         options.writePcap = writePcap
         options.ownerRules = owner
@@ -158,6 +166,7 @@ public enum ReplayRun {
         public var appUID: UInt32 = 1000
         public var appGID: UInt32 = 1000
         public var scenario: String?
+        public var podManifest: String?
         public var expectations: String?
         public var writePcap: String?
         public var ownerRules: [String] = []
@@ -207,6 +216,24 @@ public enum ReplayRun {
                 // Every address of the pod's interfaces (its setup may add some).
                 if pods.isEmpty, let pod = scenario?.network.hosts["pod"] {
                     pods = pod.interfaces.filter { $0.name != "lo" }.flatMap { $0.addresses.map(\.address) }
+                }
+            }
+            var options = options
+            var environment = environment
+            var machine = machine
+            if let manifest = options.podManifest {
+                switch PodRuleSource.resolve(path: manifest, extraArguments: options.arguments) {
+                case .failure(let error): throw Failure(description: error.description)
+                case .success(let source):
+                    options.arguments = source.arguments
+                    environment = source.environment
+                    machine = source.machine
+                    for note in source.notes { stderr("note: \(note)\n") }
+                    if pods.isEmpty, let text = source.podIP,
+                        case .success(let address) = IPAddress.parse(text)
+                    {
+                        pods = [address]
+                    }
                 }
             }
             let inferred = pods.isEmpty

@@ -228,3 +228,48 @@ private func address(_ text: String) -> IPAddress { try! IPAddress.parse(text).g
         #expect(joiner.joined == 0)
     }
 }
+
+/// The real captures of Captures/ through `iptsim replay` with the options a user combines.
+@Suite struct CaptureReplayTests {
+    static let captures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+            "Captures/lab-redirect"
+        ).path
+    static let lab = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/lab").path
+
+    @Test func nflogCaptureMeetsTheKernelsExpectations() {
+        let run = replay([Self.captures + "/nflog.pcap"], podIPs: [], arguments: []) {
+            $0.scenario = Self.captures + "/scenario.json"
+            $0.expectations = Self.captures + "/expect-nflog.yaml"
+        }
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("expectations: all"))
+    }
+
+    @Test func aWrongExpectationFailsWithADiff() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("wrong-expect.yaml").path
+        try "- match: {direction: outbound, dport: 80, uid: 1337}\n  verdict: envoy-outbound\n".write(
+            toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let run = replay([Self.captures + "/nflog.pcap"], podIPs: [], arguments: []) {
+            $0.scenario = Self.captures + "/scenario.json"
+            $0.expectations = path
+        }
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("- envoy-outbound\n+ direct  outbound tcp 10.44.0.2:"), "\(run.stderr)")
+    }
+
+    @Test func aPodManifestIsARuleSource() throws {
+        guard FileManager.default.fileExists(atPath: Self.lab) else {
+            print("skipped: \(Self.lab) is absent (the shared lab fixtures)")
+            return
+        }
+        let run = replay([Self.captures + "/eth0.pcap"], arguments: []) {
+            $0.podManifest = Self.lab + "/httpbin-pod-injected.yaml"
+        }
+        #expect(run.status == 0, "\(run.stderr)")
+        let inbound = run.flows.first { $0["dport"] as? Int == 8080 && $0["proto"] as? String == "tcp" }
+        #expect(inbound?["verdict"] as? String == "envoy-inbound")
+    }
+}
