@@ -271,7 +271,7 @@ public enum ReplayRun {
                         Simulator(rules: rules, environment: TraceReport.standardPod(pod, config)))
                 }
             }
-            let verdicts = SimulatorVerdicts(
+            var verdicts = SimulatorVerdicts(
                 simulators: simulators,
                 ports: .init(
                     outbound: config.proxyPort.port ?? 15001, inbound: config.inboundCapturePort.port ?? 15006
@@ -281,6 +281,7 @@ public enum ReplayRun {
                     owners.rules = rules
                     return owners
                 }())
+            verdicts.setInterfaceNames(interfaceNames)
 
             var check: ExpectationCheck?
             if let path = options.expectations {
@@ -325,6 +326,7 @@ public enum ReplayRun {
             for path in options.captures {
                 try replay(path, options, tracker, writer, stderr)
             }
+            joiner.collectRest()
             tracker.finish()
             joiner.finish()
             if let writer, let out = options.writePcap {

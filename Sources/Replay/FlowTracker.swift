@@ -300,7 +300,8 @@ public final class FlowTracker {
             portsKnown
             ? verdicts.verdict(
                 direction: direction, proto: ip.proto, initiator: initiator, initiatorPort: initiatorPort,
-                responder: responder, responderPort: responderPort, owner: owner)
+                responder: responder, responderPort: responderPort, owner: owner,
+                interfaceIndex: packet.interfaceIndex)
             : SimulatorVerdicts.portsUnknown
         var entry = FlowEntry(
             key: key, state: initiatorIsSource ? [] : .replied,

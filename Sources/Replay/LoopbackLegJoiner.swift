@@ -50,7 +50,18 @@ public final class LoopbackLegJoiner {
         flow.direction == .loopback && flow.destination.isLoopback
     }
 
+    /// After `collectRest()`: everything is kept for `finish`, which joins and sorts it.
+    var rest: [FlowRecord]?
+
+    /// The tracker is handing over its last live flows (in first-packet order): keep them so
+    /// `finish` can join them with what waits and emit all in that order.
+    public func collectRest() { rest = [] }
+
     public func add(_ flow: FlowRecord) {
+        if rest != nil {
+            rest!.append(flow)
+            return
+        }
         let endpoint = Endpoint(proto: flow.proto.rawValue, address: flow.source, port: flow.sourcePort)
         if Self.isLeg(flow) {
             if let partner = partners.records[endpoint], matches(flow, partner) {
@@ -94,12 +105,29 @@ public final class LoopbackLegJoiner {
 
     /// Passes on what found no partner.
     public func finish() {
+        var remaining = rest ?? []
+        rest = nil
         for var waiting in [legs, partners] {
             for endpoint in waiting.order[waiting.head...] {
-                if let record = waiting.records.removeValue(forKey: endpoint) { emit(record) }
+                if let record = waiting.records.removeValue(forKey: endpoint) { remaining.append(record) }
             }
         }
         legs = Waiting()
         partners = Waiting()
+        // Join what is left, then emit in first-packet order.
+        let capacity = Swift.max(remaining.count, 1)
+        var out: [FlowRecord] = []
+        let final = LoopbackLegJoiner(capacity: capacity) { out.append($0) }
+        for record in remaining.sorted(by: { $0.firstSeenNanoseconds < $1.firstSeenNanoseconds }) {
+            final.add(record)
+        }
+        for endpoint in final.legs.order[final.legs.head...] {
+            if let record = final.legs.records.removeValue(forKey: endpoint) { out.append(record) }
+        }
+        for endpoint in final.partners.order[final.partners.head...] {
+            if let record = final.partners.records.removeValue(forKey: endpoint) { out.append(record) }
+        }
+        joined += final.joined
+        for record in out.sorted(by: { $0.firstSeenNanoseconds < $1.firstSeenNanoseconds }) { emit(record) }
     }
 }

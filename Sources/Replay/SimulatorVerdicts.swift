@@ -54,11 +54,14 @@ public struct SimulatorVerdicts {
         var destinationPort: UInt16
         var uid: UInt32
         var gid: UInt32
+        /// Inbound: which of the pod's links the flow came in by (index into `clientHosts`).
+        var client: Int8 = -1
 
         /// One combine of a cheap mix instead of one per field (the cache is hit per new flow).
         func hash(into hasher: inout Hasher) {
             var h = UInt64(proto.rawValue) << 56 | UInt64(sourcePort) << 32 | UInt64(destinationPort) << 16
             h ^= UInt64(uid) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(gid) << 40 ^ (direction == .inbound ? 1 : 0)
+            h ^= UInt64(UInt8(bitPattern: client)) << 1
             h = Self.mix(h, source)
             h = Self.mix(h, destination)
             hasher.combine(h)
@@ -82,6 +85,10 @@ public struct SimulatorVerdicts {
     public let ports: Ports
     public let owners: Owners
     var cache: [Key: Int32] = [:]
+    /// Capture interface index -> the host at the other end of that pod interface (`-k` VMs,
+    /// extra links), for inbound flows that did not come in by eth0.
+    var clientByInterface: [UInt32: Int8] = [:]
+    var clientHosts: [String] = []
     var indexes: [FlowVerdict: Int32] = [:]
     /// Every distinct verdict, by index.
     public private(set) var verdicts: [FlowVerdict] = []
@@ -125,6 +132,17 @@ public struct SimulatorVerdicts {
             FlowVerdict(verdict: .notSimulated, detail: "ports unknown (a later fragment or a cut header)"))
     }
 
+    /// Names the capture's interface indexes (LINUX_SLL2): inbound flows seen on a pod interface
+    /// other than eth0 are sent from the host at its other end.
+    public mutating func setInterfaceNames(_ names: [UInt32: String]) {
+        guard let pod = simulators.compactMap({ $0 }).first?.network.hosts["pod"] else { return }
+        for (index, name) in names where name != "eth0" {
+            guard let host = pod.interface(name)?.link?.host else { continue }
+            if !clientHosts.contains(host) { clientHosts.append(host) }
+            clientByInterface[index] = Int8(clientHosts.firstIndex(of: host)!)
+        }
+    }
+
     public static let notPodFlow: Int32 = 0
     public static let protocolNotSimulated: Int32 = 1
     public static let noRules: Int32 = 2
@@ -159,7 +177,8 @@ public struct SimulatorVerdicts {
     /// The verdict index for a flow (see ``verdicts``).
     public mutating func verdict(
         direction: FlowDirection, proto: IPProtocol, initiator: IPAddress, initiatorPort: UInt16,
-        responder: IPAddress, responderPort: UInt16, owner: (uid: UInt32, gid: UInt32)
+        responder: IPAddress, responderPort: UInt16, owner: (uid: UInt32, gid: UInt32),
+        interfaceIndex: UInt32? = nil
     ) -> Int32 {
         guard direction != .transit else { return Self.notPodFlow }
         guard proto == .tcp || proto == .udp else { return Self.protocolNotSimulated }
@@ -167,16 +186,20 @@ public struct SimulatorVerdicts {
         guard let simulator = simulators[family] else { return Self.noRules }
         let (uid, gid) = direction == .inbound ? (0, 0) : owner
         let source = sourceClasses[family]?.representative(of: initiator) ?? initiator
-        let key = Key(
+        var key = Key(
             direction: direction == .inbound ? .inbound : .outbound, proto: proto, source: source,
             destination: responder,
             sourcePort: sourcePortMatters[family] ? initiatorPort : 0,
             destinationPort: responderPort, uid: uid, gid: gid)
+        if direction == .inbound, let interfaceIndex, let client = clientByInterface[interfaceIndex] {
+            key.client = client
+        }
         if let index = cache[key] { return index }
         simulations += 1
-        let flow = Flow(
+        var flow = Flow(
             id: "replay", direction: key.direction, proto: proto, destination: responder,
             destinationPort: responderPort, source: initiator, sourcePort: initiatorPort, uid: uid, gid: gid)
+        if key.client >= 0 { flow.clientNamespace = clientHosts[Int(key.client)] }
         let result = simulator.run(flow)
         let index = intern(map(result))
         if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }

@@ -3,6 +3,11 @@
 kernel did (kernel.json): one line per flow whose verdict the NFLOG capture can show.
 
 Usage: expectations.py CAPTURE-DIR > CAPTURE-DIR/expect-nflog.yaml
+       expectations.py --wire CAPTURE-DIR > CAPTURE-DIR/expect-wire.yaml
+
+--wire: for eth0.pcap and any.pcap, where connections from the peer arrive as sent (before
+PREROUTING): accepted and refused inbound TCP flows to a pod address, by the original port.
+Outbound flows are left out there: the wire does not say who sent them.
 
 NFLOG (raw OUTPUT) sees what the pod sends, before POSTROUTING: the pod's own connections with
 their owner, and for inbound connections only the pod's answers, still addressed from the
@@ -26,7 +31,8 @@ def verdict(outcome):
 
 
 def main():
-    directory = sys.argv[1]
+    wire = "--wire" in sys.argv
+    directory = [a for a in sys.argv[1:] if a != "--wire"][0]
     scenario = json.load(open(os.path.join(directory, "scenario.json")))
     results = {r["id"]: r["outcome"] for r in json.load(open(os.path.join(directory, "kernel.json")))["results"]}
     pod = {scenario["pod_ip"], scenario.get("pod_ip6")} | {link["pod_ip"] for link in scenario.get("extra_links", [])}
@@ -36,7 +42,15 @@ def main():
         if flow.get("tcp_flags") or flow.get("src") or flow.get("client_ns"):
             continue
         proto = flow.get("proto", "tcp")
-        if flow["direction"] == "outbound":
+        if wire:
+            if flow["direction"] != "inbound" or proto != "tcp" or flow["dst"] not in pod:
+                continue
+            if outcome.get("error", "refused") != "refused":
+                continue
+            client = scenario.get("peer_ip6") if ":" in flow["dst"] else scenario["peer_ip"]
+            selector = "direction: inbound, proto: tcp, src: \"%s\", dst: \"%s\", dport: %d" % (
+                client, flow["dst"], flow["dport"])
+        elif flow["direction"] == "outbound":
             local = flow["dst"] in pod or ipaddress.ip_address(flow["dst"]).is_loopback
             selector = "direction: %s, proto: %s, dst: \"%s\", dport: %d, uid: %d" % (
                 "loopback" if local else "outbound", proto, flow["dst"], flow["dport"], flow.get("uid", 0))
@@ -52,7 +66,8 @@ def main():
                     address = address[len("::ffff:"):]  # a dual-stack socket's view of IPv4
             selector = "direction: inbound, proto: tcp, dst: \"%s\", dport: %d" % (address, int(port))
         lines.setdefault(selector, set()).add((verdict(outcome), flow["id"]))
-    print("# Expected verdicts for `iptsim replay nflog.pcap --scenario scenario.json`, written by")
+    print("# Expected verdicts for `iptsim replay %s --scenario scenario.json`, written by"
+          % ("eth0.pcap / any.pcap" if wire else "nflog.pcap"))
     print("# tools/make-captures from what the kernel did with each flow (kernel.json).")
     for selector, found in lines.items():
         verdicts = {v for v, _ in found}
