@@ -11,7 +11,7 @@ import Replay
 ///       verdict: envoy-inbound
 ///
 /// Selectors: `direction` (inbound, outbound, loopback, transit), `proto`, `src`, `dst`
-/// (addresses or CIDRs), `sport`, `dport` (ports or `a-b` ranges), `uid`; each takes one value,
+/// (addresses or CIDRs), `sport`, `dport` (ports or `a-b` ranges), `uid`, `gid`; each takes one value,
 /// a comma-separated list, or `!list` for every other value. Errors name the line and column.
 enum ExpectationsFile {
     struct Failure: Error, CustomStringConvertible {
@@ -101,6 +101,7 @@ enum ExpectationsFile {
                 }
                 if key == "sport" { result.sourcePort = choice } else { result.destinationPort = choice }
             case "uid": result.uid = try each { UInt32($0) }
+            case "gid": result.gid = try each { UInt32($0) }
             default:
                 throw Failure(
                     description:

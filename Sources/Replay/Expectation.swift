@@ -22,6 +22,7 @@ public struct Expectation: Sendable {
     public var sourcePort: Choice<ClosedRange<UInt16>>?
     public var destinationPort: Choice<ClosedRange<UInt16>>?
     public var uid: Choice<UInt32>?
+    public var gid: Choice<UInt32>?
     public var verdict: Verdict
     public var optional = false
     /// Where it was written (`file:line:column`), for reports.
@@ -43,6 +44,7 @@ public struct Expectation: Sendable {
             && (sourcePort?.holds { $0.contains(flow.sourcePort) } ?? true)
             && (destinationPort?.holds { $0.contains(flow.destinationPort) } ?? true)
             && (uid.map { choice in flow.uid.map { uid in choice.holds { $0 == uid } } ?? false } ?? true)
+            && (gid.map { choice in flow.gid.map { gid in choice.holds { $0 == gid } } ?? false } ?? true)
     }
 }
 

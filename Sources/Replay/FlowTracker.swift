@@ -35,6 +35,8 @@ public struct FlowRecord: Sendable {
     public var verdict: FlowVerdict
     /// The socket owner the simulation assumed (flows the pod starts), nil for inbound.
     public var uid: UInt32?
+    /// Its group, alongside `uid`.
+    public var gid: UInt32? = nil
     /// Packets in both directions, and those from the responder.
     public var packets: Int
     public var replyPackets: Int
@@ -438,12 +440,13 @@ public final class FlowTracker {
         let (source, sourcePort, destination, destinationPort) =
             entry.initiatorIsA ? (a, key.aPort, b, key.bPort) : (b, key.bPort, a, key.aPort)
         let verdict = verdicts.verdicts[Int(details.verdict)]
-        let uid: UInt32? =
-            details.direction == .outbound || details.direction == .loopback ? details.uid : nil
+        let owned = details.direction == .outbound || details.direction == .loopback
+        let uid: UInt32? = owned ? details.uid : nil
         return FlowRecord(
             proto: IPProtocol(rawValue: key.proto), source: source, sourcePort: sourcePort,
             destination: destination, destinationPort: destinationPort, direction: details.direction,
             verdict: verdict, uid: verdict.verdict == .notSimulated ? nil : uid,
+            gid: verdict.verdict == .notSimulated || !owned ? nil : details.gid,
             packets: Int(entry.packets + entry.replyPackets),
             replyPackets: Int(entry.replyPackets), relatedPackets: Int(details.related),
             firstSeenNanoseconds: details.firstSeen, lastSeenNanoseconds: entry.lastSeen,

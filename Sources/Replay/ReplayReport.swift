@@ -136,6 +136,7 @@ public enum FlowJSON {
         text += ",\"dst\":\(quote(flow.destination.description)),\"dport\":\(flow.destinationPort)"
         text += ",\"direction\":\(quote(flow.direction.rawValue))"
         text += ",\"uid\":" + (flow.uid.map(String.init) ?? "null")
+        if let gid = flow.gid, gid != flow.uid { text += ",\"gid\":\(gid)" }
         text += ",\"verdict\":\(quote(flow.verdict.verdict.rawValue))"
         text += ",\"socket_port\":" + (flow.verdict.socketPort.map(String.init) ?? "null")
         text += ",\"orig_dst\":" + (flow.originalDestination.map(quote) ?? "null")

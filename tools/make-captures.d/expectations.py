@@ -11,7 +11,7 @@ Outbound flows are left out there: the wire does not say who sent them.
 
 NFLOG (raw OUTPUT) sees what the pod sends, before POSTROUTING: the pod's own connections with
 their owner, and for inbound connections only the pod's answers, still addressed from the
-socket's local port. So: outbound TCP/UDP flows are selected by destination, port and uid;
+socket's local port. So: outbound TCP/UDP flows are selected by destination, port, uid and gid;
 accepted inbound TCP flows by the pod-side port; refused ones by the port the RST came from.
 Inbound UDP (the answer looks like a new outbound flow), flows the pod never answered, flows
 from other namespaces, raw segments and flows with an explicit source address are left out.
@@ -52,8 +52,10 @@ def main():
                 client, flow["dst"], flow["dport"])
         elif flow["direction"] == "outbound":
             local = flow["dst"] in pod or ipaddress.ip_address(flow["dst"]).is_loopback
+            uid = flow.get("uid", 0)
             selector = "direction: %s, proto: %s, dst: \"%s\", dport: %d, uid: %d" % (
-                "loopback" if local else "outbound", proto, flow["dst"], flow["dport"], flow.get("uid", 0))
+                "loopback" if local else "outbound", proto, flow["dst"], flow["dport"], uid)
+            selector += ", gid: %d" % flow.get("gid", uid)
         else:
             if proto != "tcp" or outcome.get("error", "refused") != "refused":
                 continue
