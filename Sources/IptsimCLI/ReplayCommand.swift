@@ -87,7 +87,7 @@ struct ReplayCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Expected verdicts (YAML: a list of {match: {direction, proto, src, dst, sport, dport, uid}, verdict}); any mismatch is listed and the exit status is 1.",
+            "Expected verdicts (YAML: a list of {match: {direction, proto, src, dst, sport, dport, uid, gid}, verdict}); any mismatch is listed and the exit status is 1.",
             valueName: "FILE"))
     var expect: String?
 
