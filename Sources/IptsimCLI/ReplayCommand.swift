@@ -308,6 +308,7 @@ public enum ReplayRun {
                 }
             }
             let tracker = FlowTracker(podAddresses: pods, verdicts: verdicts) { joiner.add($0) }
+            joiner.legsPossible = { [weak tracker] in tracker?.sawLoopbackLeg ?? true }
             var writer: PcapWriter?
             if let out = options.writePcap {
                 // One link type per pcap file: the first capture's.
@@ -326,7 +327,6 @@ public enum ReplayRun {
             for path in options.captures {
                 try replay(path, options, tracker, writer, stderr)
             }
-            joiner.collectRest()
             tracker.finish()
             joiner.finish()
             if let writer, let out = options.writePcap {

@@ -145,6 +145,8 @@ public final class FlowTracker {
     /// Adds one decoded packet captured at `timestamp` (ns).
     /// Set by `add` when `recordsTranslations`: how the last packet looks to the pod's socket.
     public private(set) var lastTranslation: Translation?
+    /// Whether a flow to a loopback address started (a REDIRECTed leg, for ``LoopbackLegJoiner``).
+    public private(set) var sawLoopbackLeg = false
     /// Whether `add` works out `lastTranslation` (for `--write-pcap`).
     public var recordsTranslations = false
 
@@ -287,6 +289,7 @@ public final class FlowTracker {
         let initiator = initiatorIsSource ? ip.source : ip.destination
         let responder = initiatorIsSource ? ip.destination : ip.source
         let direction = classify(initiator: initiator, responder: responder)
+        if direction == .loopback && responder.isLoopback { sawLoopbackLeg = true }
         let initiatorPort = initiatorIsSource ? sourcePort : destinationPort
         let responderPort = initiatorIsSource ? destinationPort : sourcePort
         // An NFLOG record of the initiator's packet names its socket's owner.

@@ -50,18 +50,11 @@ public final class LoopbackLegJoiner {
         flow.direction == .loopback && flow.destination.isLoopback
     }
 
-    /// After `collectRest()`: everything is kept for `finish`, which joins and sorts it.
-    var rest: [FlowRecord]?
-
-    /// The tracker is handing over its last live flows (in first-packet order): keep them so
-    /// `finish` can join them with what waits and emit all in that order.
-    public func collectRest() { rest = [] }
+    /// Whether the capture has shown a leg at all (the tracker says when one starts): until then
+    /// flows pass straight through, so captures without `lo` traffic pay nothing and keep their order.
+    public var legsPossible: () -> Bool = { true }
 
     public func add(_ flow: FlowRecord) {
-        if rest != nil {
-            rest!.append(flow)
-            return
-        }
         let endpoint = Endpoint(proto: flow.proto.rawValue, address: flow.source, port: flow.sourcePort)
         if Self.isLeg(flow) {
             if let partner = partners.records[endpoint], matches(flow, partner) {
@@ -70,7 +63,7 @@ public final class LoopbackLegJoiner {
             } else {
                 wait(flow, endpoint, in: &legs)
             }
-        } else if flow.verdict.localAddress?.isLoopback == true {
+        } else if flow.verdict.localAddress?.isLoopback == true && legsPossible() {
             if let leg = legs.records[endpoint], matches(leg, flow) {
                 legs.records[endpoint] = nil
                 emit(merge(leg, into: flow))
@@ -105,8 +98,7 @@ public final class LoopbackLegJoiner {
 
     /// Passes on what found no partner.
     public func finish() {
-        var remaining = rest ?? []
-        rest = nil
+        var remaining: [FlowRecord] = []
         for var waiting in [legs, partners] {
             for endpoint in waiting.order[waiting.head...] {
                 if let record = waiting.records.removeValue(forKey: endpoint) { remaining.append(record) }
@@ -114,20 +106,8 @@ public final class LoopbackLegJoiner {
         }
         legs = Waiting()
         partners = Waiting()
-        // Join what is left, then emit in first-packet order.
-        let capacity = Swift.max(remaining.count, 1)
-        var out: [FlowRecord] = []
-        let final = LoopbackLegJoiner(capacity: capacity) { out.append($0) }
         for record in remaining.sorted(by: { $0.firstSeenNanoseconds < $1.firstSeenNanoseconds }) {
-            final.add(record)
+            emit(record)
         }
-        for endpoint in final.legs.order[final.legs.head...] {
-            if let record = final.legs.records.removeValue(forKey: endpoint) { out.append(record) }
-        }
-        for endpoint in final.partners.order[final.partners.head...] {
-            if let record = final.partners.records.removeValue(forKey: endpoint) { out.append(record) }
-        }
-        joined += final.joined
-        for record in out.sorted(by: { $0.firstSeenNanoseconds < $1.firstSeenNanoseconds }) { emit(record) }
     }
 }
