@@ -307,7 +307,9 @@ public enum ReplayRun {
                     summary.add(flow)
                 }
             }
-            let tracker = FlowTracker(podAddresses: pods, verdicts: verdicts) { joiner.add($0) }
+            let tracker = FlowTracker(
+                podAddresses: pods, verdicts: verdicts, recordsTranslations: options.writePcap != nil
+            ) { joiner.add($0) }
             joiner.legsPossible = { [weak tracker] in tracker?.sawLoopbackLeg ?? true }
             var writer: PcapWriter?
             if let out = options.writePcap {
@@ -322,7 +324,6 @@ public enum ReplayRun {
                 do { writer = try PcapWriter(path: out + ".partial", linkType: record.linkType) } catch {
                     throw Failure(description: error.description)
                 }
-                tracker.recordsTranslations = true
             }
             for path in options.captures {
                 try replay(path, options, tracker, writer, stderr)

@@ -122,8 +122,10 @@ public final class FlowTracker {
     /// every `capacity` packets, so up to about a quarter of it may hold expired flows.
     public init(
         podAddresses: [IPAddress], verdicts: SimulatorVerdicts, timeouts: Timeouts = Timeouts(),
-        initialCapacity: Int = 1 << 16, emit: @escaping (FlowRecord) -> Void
+        initialCapacity: Int = 1 << 16, recordsTranslations: Bool = false,
+        emit: @escaping (FlowRecord) -> Void
     ) {
+        self.recordsTranslations = recordsTranslations
         table = FlowTable(capacity: max(16, initialCapacity.nextPowerOfTwo))
         self.podAddresses = podAddresses.map { Self.words($0) }
         self.verdicts = verdicts
@@ -148,7 +150,7 @@ public final class FlowTracker {
     /// Whether a flow to a loopback address started (a REDIRECTed leg, for ``LoopbackLegJoiner``).
     public private(set) var sawLoopbackLeg = false
     /// Whether `add` works out `lastTranslation` (for `--write-pcap`).
-    public var recordsTranslations = false
+    public let recordsTranslations: Bool
 
     @inline(__always) func translate(
         _ verdictIndex: Int32, fromInitiator: Bool, source: IPAddress, sourcePort: UInt16,

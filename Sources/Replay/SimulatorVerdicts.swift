@@ -106,6 +106,7 @@ public struct SimulatorVerdicts {
             guard let environment = simulator.environment, let lookup = simulator.rules else { continue }
             // Each flow is judged on its own, from the pod as built.
             simulator.isolatesFlows = true
+            simulator.describesPackets = false
             let family = Self.slot(environment.podAddress.family)
             byFamily[family] = simulator
             let rules = Self.reachableRules(lookup)

@@ -93,6 +93,7 @@ public struct Host: Sendable {
         if !self.interfaces.contains(where: { $0.name == "lo" }) {
             self.interfaces.insert(NetworkInterface(name: "lo"), at: 0)
         }
+        localAddresses = Set(self.interfaces.flatMap { $0.addresses.map(\.address) })
     }
 
     /// Conntrack runs for a family once a table of that family is loaded.
@@ -124,13 +125,13 @@ public struct Host: Sendable {
     }
 
     /// Addresses for `-m addrtype --dst-type LOCAL`.
-    public var localAddresses: Set<IPAddress> {
-        Set(interfaces.flatMap { $0.addresses.map(\.address) })
-    }
+    /// Kept by `addAddress` (add addresses through it).
+    public private(set) var localAddresses: Set<IPAddress> = []
 
     /// Adds an address with the connected route the kernel creates for it.
     public mutating func addAddress(_ address: CIDR, to interfaceName: String) {
         withInterface(interfaceName) { $0.add(address) }
+        localAddresses.insert(address.address)
         if address.prefixLength < address.family.addressBits {
             let network = address.masked
             let exists = routing.tables[RoutingPolicy.mainTable, default: []].contains {

@@ -11,6 +11,10 @@ public final class Simulator {
     /// When set, every flow starts from the network as built (no conntrack entries or sockets
     /// left by earlier flows): for judging flows one by one, as capture replay does.
     public var isolatesFlows = false
+    /// Whether `FlowResult.packets` describes the exchange packet by packet and the TCP exchange
+    /// goes on past the handshake (data, FIN) for it (traces; replay, which runs many flows and
+    /// reads only the outcome, turns it off).
+    public var describesPackets = true
     let initialNetwork: Network
     /// What the network was built from, when built by `init(rules:environment:)`.
     public private(set) var environment: PodEnvironment?
@@ -150,7 +154,12 @@ public final class Simulator {
             local: listener.sees(socket.local!, socket.localPort),
             originalDestination: listener.dualStack && socket.local!.family == .ipv4
                 ? nil : originalDestination(server_, socket), source: listener.sees(socket.remote!))
-        // The rest of the exchange: a line each way, then FIN both ways.
+        // The rest of the exchange: a line each way, then FIN both ways (only for the description:
+        // nothing in it changes where the connection landed).
+        guard describesPackets else {
+            removeSocket(server, accepted)
+            return outcome
+        }
         var data = ack
         data.tcpFlags = ["PSH", "ACK"]
         _ = send(Packet(header: data, label: "data", mark: flow.mark, owner: owner), from: client)
@@ -240,6 +249,7 @@ public final class Simulator {
 
     func send(_ packet: Packet, from host: String) -> PacketFate {
         let fate = network.send(packet, from: host)
+        guard describesPackets else { return fate }
         let header = packet.header
         var line =
             "\(packet.label) \(header.proto) \(Self.text(header.source, header.sourcePort)) -> "
