@@ -268,7 +268,7 @@ public enum ReplayRun {
                         continue
                     }
                     simulators.append(
-                        Simulator(rules: rules, environment: TraceReport.standardPod(pod, config)))
+                        try Simulator(rules: rules, environment: TraceReport.standardPod(pod, config)))
                 }
             }
             var verdicts = SimulatorVerdicts(
@@ -325,8 +325,9 @@ public enum ReplayRun {
                     throw Failure(description: error.description)
                 }
             }
+            var rewritten = 0
             for path in options.captures {
-                try replay(path, options, tracker, writer, stderr)
+                rewritten += try replay(path, options, tracker, writer, stderr)
             }
             tracker.finish()
             joiner.finish()
@@ -338,7 +339,7 @@ public enum ReplayRun {
                     throw Failure(description: "--write-pcap: \(error.localizedDescription)")
                 }
                 stderr(
-                    "rewritten capture: \(out) (\(tracker.statistics.packets) packets, \(rewritten.value) rewritten)\n"
+                    "rewritten capture: \(out) (\(tracker.statistics.packets) packets, \(rewritten) rewritten)\n"
                 )
             }
             if json {
@@ -369,14 +370,12 @@ public enum ReplayRun {
     }
 
     /// Reads one capture into the tracker. A truncated last record is a warning.
-    /// Packets `--write-pcap` rewrote (a box: `replay` is static).
-    final class Counter: @unchecked Sendable { var value = 0 }
-    nonisolated(unsafe) static var rewritten = Counter()
-
+    /// Returns how many packets `--write-pcap` rewrote.
+    @discardableResult
     static func replay(
         _ path: String, _ options: Options, _ tracker: FlowTracker, _ writer: PcapWriter?,
         _ stderr: (String) -> Void
-    ) throws {
+    ) throws -> Int {
         let source: CaptureFile
         do { source = try CaptureFile(path: path, filter: options.filter) } catch {
             throw Failure(description: error.description)
@@ -385,6 +384,7 @@ public enum ReplayRun {
         var count = 0
         var packet = DecodedPacket(linkType: .ethernet)
         var mixed: String?
+        var rewritten = 0
         defer { if progress { stderr("\r\u{1b}[K") } }
         do {
             while let record = try source.next() {
@@ -398,7 +398,7 @@ public enum ReplayRun {
                     }
                     if let translation = tracker.lastTranslation {
                         var bytes = Array(record.bytes)
-                        if PacketRewriter.apply(translation, to: &bytes, packet) { rewritten.value += 1 }
+                        if PacketRewriter.apply(translation, to: &bytes, packet) { rewritten += 1 }
                         writer.write(
                             timestampNanoseconds: record.timestampNanoseconds, bytes: bytes,
                             originalLength: record.originalLength)
@@ -415,9 +415,10 @@ public enum ReplayRun {
         } catch {
             guard error.isTruncatedRecord else { throw Failure(description: error.description) }
             stderr("warning: \(error)\n")
-            return
+            return rewritten
         }
         if let mixed { throw Failure(description: mixed) }
+        return rewritten
     }
 
     static func inferPods(_ options: Options) throws -> [IPAddress] {

@@ -121,7 +121,7 @@ public enum TraceReport {
             }
             let flow = try parseFlow(flowText, pod: pod)
             let environmentModel = standardPod(pod, config)
-            let result = Simulator(rules: tables, environment: environmentModel).run(flow)
+            let result = try Simulator(rules: tables, environment: environmentModel).run(flow)
             // With --pod, each flag's value also says where it came from.
             for (name, origin) in origins where settings[name] != nil {
                 settings[name] = "\(settings[name]!) from \(origin)"

@@ -12,6 +12,27 @@ struct FlowKey: Equatable {
     var proto: UInt8
     var isV6: Bool
 
+    /// The key of a packet's flow whatever its direction: the lower endpoint is `a`. Also says
+    /// whether the packet's source is that lower endpoint.
+    @inline(__always) static func normalised(
+        _ sourceHigh: UInt64, _ sourceLow: UInt64, _ sourcePort: UInt16, _ destinationHigh: UInt64,
+        _ destinationLow: UInt64, _ destinationPort: UInt16, proto: UInt8, isV6: Bool
+    ) -> (FlowKey, sourceFirst: Bool) {
+        let sourceFirst =
+            (sourceHigh, sourceLow, sourcePort) <= (destinationHigh, destinationLow, destinationPort)
+        return sourceFirst
+            ? (
+                FlowKey(
+                    aHigh: sourceHigh, aLow: sourceLow, bHigh: destinationHigh, bLow: destinationLow,
+                    aPort: sourcePort, bPort: destinationPort, proto: proto, isV6: isV6), true
+            )
+            : (
+                FlowKey(
+                    aHigh: destinationHigh, aLow: destinationLow, bHigh: sourceHigh, bLow: sourceLow,
+                    aPort: destinationPort, bPort: sourcePort, proto: proto, isV6: isV6), false
+            )
+    }
+
     @inline(__always) var hash: UInt64 {
         var h = (aHigh ^ (aLow &* 0x9E37_79B9_7F4A_7C15)) &* 0xBF58_476D_1CE4_E5B9
         h ^= (bHigh ^ (bLow &* 0xC2B2_AE3D_27D4_EB4F)) &* 0x94D0_49BB_1331_11EB

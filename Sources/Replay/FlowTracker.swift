@@ -230,20 +230,9 @@ public final class FlowTracker {
             portsKnown = false  // the transport header was cut
         }
 
-        let sourceFirst =
-            sourceHigh < destinationHigh
-            || (sourceHigh == destinationHigh
-                && (sourceLow < destinationLow
-                    || (sourceLow == destinationLow && sourcePort <= destinationPort)))
-        let key =
-            sourceFirst
-            ? FlowKey(
-                aHigh: sourceHigh, aLow: sourceLow, bHigh: destinationHigh, bLow: destinationLow,
-                aPort: sourcePort,
-                bPort: destinationPort, proto: ip.proto.rawValue, isV6: isV6)
-            : FlowKey(
-                aHigh: destinationHigh, aLow: destinationLow, bHigh: sourceHigh, bLow: sourceLow,
-                aPort: destinationPort, bPort: sourcePort, proto: ip.proto.rawValue, isV6: isV6)
+        let (key, sourceFirst) = FlowKey.normalised(
+            sourceHigh, sourceLow, sourcePort, destinationHigh, destinationLow, destinationPort,
+            proto: ip.proto.rawValue, isV6: isV6)
         let hash = key.hash
         var slot = table.find(key, hash: hash)
         if slot >= 0 && table.entries[slot].deadline < timestamp {
@@ -294,15 +283,17 @@ public final class FlowTracker {
         if direction == .loopback && responder.isLoopback { sawLoopbackLeg = true }
         let initiatorPort = initiatorIsSource ? sourcePort : destinationPort
         let responderPort = initiatorIsSource ? destinationPort : sourcePort
-        // An NFLOG record of the initiator's packet names its socket's owner.
-        var observed: (uid: UInt32, gid: UInt32)?
-        if initiatorIsSource, let nflog = packet.nflog, let uid = nflog.uid {
-            observed = (uid, nflog.gid ?? uid)
+        // Only flows the pod starts have an owner; an NFLOG record of the initiator's packet names it.
+        var owner: (uid: UInt32, gid: UInt32) = (0, 0)
+        if direction == .outbound || direction == .loopback {
+            var observed: (uid: UInt32, gid: UInt32)?
+            if initiatorIsSource, let nflog = packet.nflog, let uid = nflog.uid {
+                observed = (uid, nflog.gid ?? uid)
+            }
+            owner = verdicts.owner(
+                initiator: initiator, initiatorPort: initiatorPort, responder: responder,
+                responderPort: responderPort, observed: observed)
         }
-        let owner = verdicts.owner(
-            initiator: initiator, initiatorPort: initiatorPort, responder: responder,
-            responderPort: responderPort,
-            observed: observed)
         let verdict =
             portsKnown
             ? verdicts.verdict(
@@ -392,17 +383,9 @@ public final class FlowTracker {
         let (destinationHigh, destinationLow, _) = Self.words(quoted.destination)
         let sourcePort = quoted.sourcePort ?? 0
         let destinationPort = quoted.destinationPort ?? 0
-        let sourceFirst =
-            (sourceHigh, sourceLow, sourcePort) <= (destinationHigh, destinationLow, destinationPort)
-        let key =
-            sourceFirst
-            ? FlowKey(
-                aHigh: sourceHigh, aLow: sourceLow, bHigh: destinationHigh, bLow: destinationLow,
-                aPort: sourcePort,
-                bPort: destinationPort, proto: quoted.proto.rawValue, isV6: isV6)
-            : FlowKey(
-                aHigh: destinationHigh, aLow: destinationLow, bHigh: sourceHigh, bLow: sourceLow,
-                aPort: destinationPort, bPort: sourcePort, proto: quoted.proto.rawValue, isV6: isV6)
+        let (key, _) = FlowKey.normalised(
+            sourceHigh, sourceLow, sourcePort, destinationHigh, destinationLow, destinationPort,
+            proto: quoted.proto.rawValue, isV6: isV6)
         let slot = table.find(key, hash: key.hash)
         guard slot >= 0 else { return }
         statistics.icmpErrorsRelated += 1

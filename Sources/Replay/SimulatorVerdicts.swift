@@ -185,7 +185,7 @@ public struct SimulatorVerdicts {
         guard proto == .tcp || proto == .udp else { return Self.protocolNotSimulated }
         let family = Self.slot(responder.family)
         guard let simulator = simulators[family] else { return Self.noRules }
-        let (uid, gid) = direction == .inbound ? (0, 0) : owner
+        let (uid, gid) = owner
         let source = sourceClasses[family]?.representative(of: initiator) ?? initiator
         var key = Key(
             direction: direction == .inbound ? .inbound : .outbound, proto: proto, source: source,
@@ -213,7 +213,7 @@ public struct SimulatorVerdicts {
             (["-A", $0.chain.rawValue] + $0.rule.arguments).joined(separator: " ")
         }
         switch result.outcome {
-        case .accepted(let namespace, let port, _, let local, let original, _):
+        case .accepted(let namespace, let port, _, _, let original, _):
             var verdict = Verdict.direct
             if namespace == "pod" {
                 if port == ports.outbound {
@@ -227,7 +227,7 @@ public struct SimulatorVerdicts {
             var landed = FlowVerdict(
                 verdict: verdict, socketPort: port, reportsOriginalDestination: original != nil,
                 firstRule: firstRule, detail: namespace == "pod" ? nil : "leaves the pod")
-            if namespace == "pod", let (address, localPort) = Self.endpoint(local) {
+            if namespace == "pod", let (address, localPort) = result.localEndpoint {
                 landed.localAddress = address
                 landed.localPort = localPort
             }
@@ -236,18 +236,6 @@ public struct SimulatorVerdicts {
             return FlowVerdict(
                 verdict: error == "refused" ? .refused : .dropped, firstRule: firstRule, detail: error)
         }
-    }
-
-    /// `a.b.c.d:p`, `[v6]:p`; a dual-stack socket's `[::ffff:a.b.c.d]:p` is the IPv4 address.
-    static func endpoint(_ text: String) -> (IPAddress, UInt16)? {
-        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {
-            return nil
-        }
-        var host = String(text[..<colon])
-        if host.hasPrefix("[") { host = String(host.dropFirst().dropLast()) }
-        if host.hasPrefix("::ffff:") && host.contains(".") { host = String(host.dropFirst(7)) }
-        guard case .success(let address) = IPAddress.parse(host) else { return nil }
-        return (address, port)
     }
 
     mutating func intern(_ verdict: FlowVerdict) -> Int32 {

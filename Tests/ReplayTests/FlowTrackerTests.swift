@@ -170,7 +170,7 @@ import Testing
             podAddress: pod, peerAddress: peer, listeners: [Listener(port: 15001, uid: 1337)],
             peerListeners: [Listener(port: 0)])
         let collected = Collected()
-        let flows = tracker(collected, simulators: [Simulator(rules: rules, environment: environment)])
+        let flows = tracker(collected, simulators: [try Simulator(rules: rules, environment: environment)])
         for sport in UInt16(30000)..<30100 {
             flows.add(packet(pod, sport, remote, 80, .syn), timestamp: Int64(sport))
         }
@@ -202,7 +202,7 @@ import Testing
         // The peer stands for every client (as replay's standard pod has it).
         environment.peerOwnsEverything = true
         let collected = Collected()
-        let flows = tracker(collected, simulators: [Simulator(rules: rules, environment: environment)])
+        let flows = tracker(collected, simulators: [try Simulator(rules: rules, environment: environment)])
         for host in UInt8(1)...50 {
             flows.add(
                 packet(.v4(IPv4Address(10, 44, 1, host)), 50000, pod, 8080, .syn), timestamp: Int64(host))
@@ -230,7 +230,7 @@ import Testing
             peerListeners: [Listener(port: 0)])
         environment.peerOwnsEverything = true
         let collected = Collected()
-        let flows = tracker(collected, simulators: [Simulator(rules: rules, environment: environment)])
+        let flows = tracker(collected, simulators: [try Simulator(rules: rules, environment: environment)])
         for sport in UInt16(30000)..<30100 {
             flows.add(packet(pod, sport, remote, 80, .syn), timestamp: Int64(sport))
         }

@@ -200,9 +200,4 @@ public struct Conntrack: Sendable {
     public mutating func discardUnconfirmed(_ id: Int) {
         if entries[id]?.confirmed == false { entries[id] = nil }
     }
-
-    /// Whether a tuple is already taken in a zone (for NAT source-port clash avoidance).
-    public func isTaken(_ tuple: ConnectionTuple, zone: UInt16) -> Bool {
-        index[Key(zone: zone, tuple: tuple)] != nil
-    }
 }

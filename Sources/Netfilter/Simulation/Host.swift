@@ -52,14 +52,6 @@ public struct SocketOwner: Hashable, Sendable {
 
 /// A connected (or bound, for a UDP client) socket: a client's, or one a listener accepted.
 public struct Socket: Hashable, Sendable {
-    public enum Role: Hashable, Sendable {
-        /// The client of flow number N.
-        case client(flow: Int)
-        /// Accepted by a listener of the host (index into its listeners).
-        case accepted(listener: Int)
-    }
-
-    public var role: Role
     public var proto: IPProtocol
     public var local: IPAddress?
     public var localPort: UInt16
@@ -68,7 +60,6 @@ public struct Socket: Hashable, Sendable {
     public var owner: SocketOwner
     public var mark: UInt32
     public var transparent: Bool
-    public var established = false
     public var closed = false
 }
 

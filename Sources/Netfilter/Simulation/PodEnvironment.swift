@@ -111,15 +111,6 @@ public struct PodEnvironment: Sendable {
         self.localDeliveryMarks = localDeliveryMarks
     }
 
-    /// Whether an address belongs to the pod (its eth0 address or loopback).
-    public func isPodLocal(_ address: IPAddress) -> Bool {
-        address == podAddress || address == podAddress6 || address.isLoopback
-    }
-
-    public func isPeer(_ address: IPAddress) -> Bool {
-        address == peerAddress || address == peerAddress6 || peerExtraAddresses.contains(address)
-    }
-
     /// The hosts as tools/kernel-check builds them: the pod's eth0 (and extra links) with a default
     /// route via the peer, the peer's extra addresses on its lo, then the `ip` commands.
     public func network(rules: [IPFamily: any RuleLookup & Sendable]) throws(IPCommand.Failure) -> Network {
@@ -237,6 +228,9 @@ public struct FlowResult: Sendable {
     public var outcome: FlowOutcome
     /// UDP: where the client saw the answer come from (nil: no answer reached it).
     public var replyFrom: String?
+    /// The landing socket's local address and port as values (`local` of the outcome is its text,
+    /// as the socket prints it).
+    public var localEndpoint: (address: IPAddress, port: UInt16)?
     /// The pod's nat rules the flow's packets matched, in iptables-save order.
     public var natTrace: [(chain: ChainName, rule: Rule)]
     /// Every rule the first packet met in the pod, per hook and table, for explanations.

@@ -20,8 +20,9 @@ public final class Simulator {
     public private(set) var environment: PodEnvironment?
     public private(set) var rules: (any RuleLookup & Sendable)?
     var nextPort: UInt16 = 40000
-    var flowCount = 0
     var packets: [String] = []
+    /// Where the landing socket is, as an address (set by the exchange that lands).
+    var landing: (address: IPAddress, port: UInt16)?
 
     public init(network: Network) {
         self.network = network
@@ -36,11 +37,10 @@ public final class Simulator {
     }
 
     /// The pod of `environment` with one rule set (its family is the pod address's).
-    public convenience init(rules: any RuleLookup & Sendable, environment: PodEnvironment) {
-        let network =
-            (try? environment.network(rules: [environment.podAddress.family: rules]))
-            ?? Network(hosts: [Host(name: "pod")])
-        self.init(network: network)
+    public convenience init(rules: any RuleLookup & Sendable, environment: PodEnvironment) throws(IPCommand
+        .Failure)
+    {
+        self.init(network: try environment.network(rules: [environment.podAddress.family: rules]))
         self.environment = environment
         self.rules = rules
     }
@@ -51,8 +51,8 @@ public final class Simulator {
 
     public func run(_ flow: Flow) -> FlowResult {
         if isolatesFlows { network = initialNetwork }
-        flowCount += 1
         packets = []
+        landing = nil
         let start = network.visits.count
         let clientHost = flow.direction == .outbound ? podHost : flow.clientNamespace ?? "peer"
         var replyFrom: String?
@@ -97,7 +97,7 @@ public final class Simulator {
         let clientSocket = addSocket(
             client,
             Socket(
-                role: .client(flow: flowCount), proto: .tcp, local: header.source,
+                proto: .tcp, local: header.source,
                 localPort: header.sourcePort,
                 remote: header.destination, remotePort: header.destinationPort, owner: owner, mark: flow.mark,
                 transparent: flow.transparent))
@@ -120,7 +120,7 @@ public final class Simulator {
         let accepted = addSocket(
             server,
             Socket(
-                role: .accepted(listener: listenerIndex), proto: .tcp, local: arrived.header.destination,
+                proto: .tcp, local: arrived.header.destination,
                 localPort: arrived.header.destinationPort, remote: arrived.header.source,
                 remotePort: arrived.header.sourcePort, owner: listenerOwner, mark: 0,
                 transparent: listener.transparent))
@@ -149,6 +149,7 @@ public final class Simulator {
         }
         let server_ = network.hosts[server]!
         let socket = server_.sockets[accepted]
+        landing = (socket.local!, socket.localPort)
         let outcome = FlowOutcome.accepted(
             namespace: server, port: listener.port == 0 ? socket.localPort : listener.port, proto: .tcp,
             local: listener.sees(socket.local!, socket.localPort),
@@ -180,7 +181,7 @@ public final class Simulator {
         let clientSocket = addSocket(
             client,
             Socket(
-                role: .client(flow: flowCount), proto: .udp, local: flow.source, localPort: header.sourcePort,
+                proto: .udp, local: flow.source, localPort: header.sourcePort,
                 remote: nil, remotePort: 0, owner: owner, mark: flow.mark, transparent: flow.transparent))
         defer { removeSocket(client, clientSocket) }
         let fate = send(Packet(header: header, label: "request", mark: flow.mark, owner: owner), from: client)
@@ -197,6 +198,7 @@ public final class Simulator {
         if let id = arrived.conntrack?.entry, let entry = host.conntrack[id] {
             original = Self.text(entry.original.destination, entry.original.destinationPort)
         }
+        landing = (arrived.header.destination, port)
         let outcome = FlowOutcome.accepted(
             namespace: server, port: port, proto: .udp,
             local: listener.sees(arrived.header.destination, port),
@@ -353,7 +355,8 @@ public final class Simulator {
             (hook: $0.hook, walk: $0.walk)
         }
         return FlowResult(
-            id: flow.id, outcome: outcome, replyFrom: replyFrom, natTrace: ordered, walks: walks,
+            id: flow.id, outcome: outcome, replyFrom: replyFrom, localEndpoint: landing, natTrace: ordered,
+            walks: walks,
             visits: visits,
             packets: packets)
     }
