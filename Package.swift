@@ -31,9 +31,11 @@ let package = Package(
         .target(name: "PacketModel", swiftSettings: strict),
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .target(name: "PacketCodec", dependencies: ["PacketModel"], swiftSettings: strict),
+        .target(name: "CHints"),
         .target(name: "PcapIO", dependencies: ["CPcap", "PacketCodec"], swiftSettings: strict),
         .target(
-            name: "Replay", dependencies: ["PacketCodec", "Netfilter", "PacketModel"], swiftSettings: strict),
+            name: "Replay", dependencies: ["CHints", "PacketCodec", "Netfilter", "PacketModel"],
+            swiftSettings: strict),
         .target(name: "Netfilter", dependencies: ["PacketModel"], swiftSettings: strict),
         .target(name: "IptablesSave", dependencies: ["Netfilter", "PacketModel"], swiftSettings: strict),
         .target(name: "IstioCapture", dependencies: ["Netfilter", "PacketModel"], swiftSettings: strict),

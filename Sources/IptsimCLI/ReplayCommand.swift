@@ -388,8 +388,16 @@ public enum ReplayRun {
         defer { if progress { stderr("\r\u{1b}[K") } }
         do {
             while let record = try source.next() {
-                PacketDecoder.decode(record.bytes, linkType: record.linkType, into: &packet)
-                tracker.add(packet, timestamp: record.timestampNanoseconds)
+                // Nearly every packet is a plain TCP/UDP one: its flow fields are read directly;
+                // the full decoder takes the rest (and every packet being rewritten).
+                if writer == nil
+                    && tracker.addPipelined(
+                        record.bytes, linkType: record.linkType, timestamp: record.timestampNanoseconds)
+                {
+                } else {
+                    PacketDecoder.decode(record.bytes, linkType: record.linkType, into: &packet)
+                    tracker.add(packet, timestamp: record.timestampNanoseconds)
+                }
                 if let writer {
                     if record.linkType != writer.linkType {
                         mixed =

@@ -1,3 +1,4 @@
+import CHints
 import Netfilter
 import PacketCodec
 import PacketModel
@@ -131,7 +132,11 @@ public final class FlowTracker {
         self.verdicts = verdicts
         self.timeouts = timeouts
         self.emit = emit
+        headerSlots = .allocate(capacity: 2)
+        headerSlots.initialize(repeating: FlowHeaders(), count: 2)
     }
+
+    deinit { headerSlots.deallocate() }
 
     @inline(__always) static func words(_ address: IPAddress) -> (UInt64, UInt64, Bool) {
         switch address {
@@ -144,7 +149,6 @@ public final class FlowTracker {
         isV6 ? .v6(IPv6Address(high: high, low: low)) : .v4(IPv4Address(UInt32(truncatingIfNeeded: low)))
     }
 
-    /// Adds one decoded packet captured at `timestamp` (ns).
     /// Set by `add` when `recordsTranslations`: how the last packet looks to the pod's socket.
     public private(set) var lastTranslation: Translation?
     /// Whether a flow to a loopback address started (a REDIRECTed leg, for ``LoopbackLegJoiner``).
@@ -170,7 +174,74 @@ public final class FlowTracker {
         }
     }
 
+    /// Adds one packet whose headers ``PacketDecoder/decodeFlowHeaders(_:linkType:into:)`` read
+    /// (a complete TCP or UDP packet, no fragment, no NFLOG owner).
+    public func add(_ headers: borrowing FlowHeaders, timestamp: Int64) {
+        flush()
+        withUnsafePointer(to: headers) { count($0, timestamp: timestamp) }
+    }
+
+    /// Two places to decode into: the packet just read and the one ``addPipelined`` holds back
+    /// (pointers, so neither is copied per packet).
+    let headerSlots: UnsafeMutablePointer<FlowHeaders>
+    /// Which of `headerSlots` waits to be counted (-1: none), and its timestamp.
+    @exclusivity(unchecked) var pendingSlot = -1
+    @exclusivity(unchecked) var pendingTimestamp: Int64 = 0
+
+    /// The replay's per-packet call: decodes `bytes` with
+    /// ``PacketDecoder/decodeFlowHeaders(_:linkType:into:)`` and, when that fast path applies,
+    /// counts the packet one packet late and returns true; otherwise returns false, and the
+    /// caller decodes fully and calls ``add(_:timestamp:)-(DecodedPacket,_)``.
+    ///
+    /// One packet late: it starts loading this packet's table slot into the cache and counts the
+    /// previous packet, so the slot's cache miss (most of a packet's cost when many flows are
+    /// live) overlaps reading and decoding the next packet. Packet order is kept: every other
+    /// `add`, ``flush()`` and ``finish()`` count the waiting packet first. Not pipelined when
+    /// translations are recorded (they describe the packet just added).
+    public func addPipelined(_ bytes: UnsafeRawBufferPointer, linkType: LinkType, timestamp: Int64) -> Bool {
+        let slot = pendingSlot == 0 ? 1 : 0
+        let headers = headerSlots + slot
+        guard PacketDecoder.decodeFlowHeaders(bytes, linkType: linkType, into: &headers.pointee) else {
+            return false
+        }
+        if recordsTranslations {
+            count(headers, timestamp: timestamp)
+            return true
+        }
+        let (key, _) = FlowKey.normalised(
+            headers.pointee.sourceHigh, headers.pointee.sourceLow, headers.pointee.sourcePort,
+            headers.pointee.destinationHigh, headers.pointee.destinationLow, headers.pointee.destinationPort,
+            proto: headers.pointee.proto, isV6: headers.pointee.isV6)
+        chints_prefetch_for_write(table.entries + (Int(truncatingIfNeeded: key.hash) & table.mask))
+        if pendingSlot >= 0 { count(headerSlots + pendingSlot, timestamp: pendingTimestamp) }
+        pendingSlot = slot
+        pendingTimestamp = timestamp
+        return true
+    }
+
+    /// Counts the packet ``addPipelined(_:linkType:timestamp:)`` holds back, if any.
+    public func flush() {
+        guard pendingSlot >= 0 else { return }
+        let slot = pendingSlot
+        pendingSlot = -1
+        count(headerSlots + slot, timestamp: pendingTimestamp)
+    }
+
+    @inline(__always) func count(_ headers: UnsafePointer<FlowHeaders>, timestamp: Int64) {
+        if recordsTranslations { lastTranslation = nil }
+        statistics.packets &+= 1
+        advanceClock(to: timestamp)
+        let h = headers.pointee
+        track(
+            h.sourceHigh, h.sourceLow, h.sourcePort, h.destinationHigh, h.destinationLow, h.destinationPort,
+            proto: h.proto, isV6: h.isV6, flags: h.tcpFlags, portsKnown: true, observedOwner: nil,
+            interfaceIndex: h.hasInterfaceIndex ? h.interfaceIndex : nil, timestamp: timestamp)
+    }
+
+    /// Adds one decoded packet captured at `timestamp` (ns): any packet, including non-IP ones,
+    /// fragments, ICMP errors and NFLOG records.
     public func add(_ packet: borrowing DecodedPacket, timestamp: Int64) {
+        flush()
         if recordsTranslations { lastTranslation = nil }
         statistics.packets += 1
         if let issue = packet.issue {
@@ -183,12 +254,7 @@ public final class FlowTracker {
             statistics.nonIP += 1
             return
         }
-        if timestamp > now {
-            now = timestamp
-            if statistics.firstNanoseconds == nil { statistics.firstNanoseconds = timestamp }
-        }
-        packetsSinceSweep &+= 1
-        if now >= nextSweep && packetsSinceSweep >= table.capacity { sweep() }
+        advanceClock(to: timestamp)
 
         let (sourceHigh, sourceLow, isV6) = Self.words(ip.source)
         let (destinationHigh, destinationLow, _) = Self.words(ip.destination)
@@ -229,10 +295,35 @@ public final class FlowTracker {
         } else if DecodedPacket.hasPorts(ip.proto) {
             portsKnown = false  // the transport header was cut
         }
+        var observed: (uid: UInt32, gid: UInt32)?
+        if let nflog = packet.nflog, let uid = nflog.uid { observed = (uid, nflog.gid ?? uid) }
+        track(
+            sourceHigh, sourceLow, sourcePort, destinationHigh, destinationLow, destinationPort,
+            proto: ip.proto.rawValue, isV6: isV6, flags: flags, portsKnown: portsKnown,
+            observedOwner: observed, interfaceIndex: packet.interfaceIndex, timestamp: timestamp)
+    }
 
+    /// Moves the capture clock forward and sweeps expired flows now and then.
+    @inline(__always) func advanceClock(to timestamp: Int64) {
+        if timestamp > now {
+            now = timestamp
+            if statistics.firstNanoseconds == nil { statistics.firstNanoseconds = timestamp }
+        }
+        packetsSinceSweep &+= 1
+        if now >= nextSweep && packetsSinceSweep >= table.capacity { sweep() }
+    }
+
+    /// Counts an IP packet on its flow, starting the flow (and simulating it) when it is new.
+    /// `observedOwner`: the uid/gid an NFLOG record gives for the packet's sender.
+    @inline(__always) func track(
+        _ sourceHigh: UInt64, _ sourceLow: UInt64, _ sourcePort: UInt16, _ destinationHigh: UInt64,
+        _ destinationLow: UInt64, _ destinationPort: UInt16, proto: UInt8, isV6: Bool, flags: TCPFlags,
+        portsKnown: Bool, observedOwner: (uid: UInt32, gid: UInt32)?, interfaceIndex: UInt32?,
+        timestamp: Int64
+    ) {
         let (key, sourceFirst) = FlowKey.normalised(
             sourceHigh, sourceLow, sourcePort, destinationHigh, destinationLow, destinationPort,
-            proto: ip.proto.rawValue, isV6: isV6)
+            proto: proto, isV6: isV6)
         let hash = key.hash
         var slot = table.find(key, hash: hash)
         if slot >= 0 && table.entries[slot].deadline < timestamp {
@@ -242,43 +333,61 @@ public final class FlowTracker {
             table.remove(at: slot)
             slot = table.find(key, hash: hash)
         }
-        if slot >= 0 {
-            let entry = table.entries + slot
-            let fromInitiator = entry.pointee.initiatorIsA == sourceFirst
-            entry.pointee.lastSeen = max(entry.pointee.lastSeen, timestamp)
-            if fromInitiator {
-                entry.pointee.packets &+= 1
-            } else {
-                entry.pointee.replyPackets &+= 1
-                entry.pointee.state.insert(.replied)
-            }
-            // RST (0x04) and FIN (0x01), RFC 9293 §3.1.
-            if flags.rawValue & 0x05 != 0 {
-                if flags.rawValue & 0x04 != 0 { entry.pointee.state.insert(.reset) }
-                if flags.rawValue & 0x01 != 0 {
-                    entry.pointee.state.insert(fromInitiator ? .finFromInitiator : .finFromResponder)
-                }
-            }
-            entry.pointee.deadline = max(entry.pointee.lastSeen &+ timeout(entry.pointee), 1)
-            if recordsTranslations {
-                translate(
-                    table.details[slot].verdict, fromInitiator: fromInitiator, source: ip.source,
-                    sourcePort: sourcePort, destination: ip.destination, destinationPort: destinationPort)
-            }
+        guard slot >= 0 else {
+            startFlow(
+                key, sourceFirst: sourceFirst, emptySlot: -1 - slot, flags: flags, portsKnown: portsKnown,
+                observedOwner: observedOwner, interfaceIndex: interfaceIndex, timestamp: timestamp)
             return
         }
-        // A new flow. The initiator sent the first packet, unless that packet is a SYN-ACK
-        // (or mid-stream TCP, where the lower port is taken as the server's).
+        let entry = table.entries + slot
+        let fromInitiator = entry.pointee.initiatorIsA == sourceFirst
+        if timestamp > entry.pointee.lastSeen { entry.pointee.lastSeen = timestamp }
+        if fromInitiator {
+            entry.pointee.packets &+= 1
+        } else {
+            entry.pointee.replyPackets &+= 1
+            entry.pointee.state.insert(.replied)
+        }
+        // RST (0x04) and FIN (0x01), RFC 9293 §3.1.
+        if flags.rawValue & 0x05 != 0 {
+            if flags.rawValue & 0x04 != 0 { entry.pointee.state.insert(.reset) }
+            if flags.rawValue & 0x01 != 0 {
+                entry.pointee.state.insert(fromInitiator ? .finFromInitiator : .finFromResponder)
+            }
+        }
+        entry.pointee.deadline = max(entry.pointee.lastSeen &+ timeout(entry.pointee), 1)
+        if recordsTranslations {
+            translate(
+                table.details[slot].verdict, fromInitiator: fromInitiator,
+                source: Self.address(sourceHigh, sourceLow, isV6), sourcePort: sourcePort,
+                destination: Self.address(destinationHigh, destinationLow, isV6),
+                destinationPort: destinationPort)
+        }
+    }
+
+    /// A new flow: classified, simulated (once per kind of flow, see ``SimulatorVerdicts``) and
+    /// put in the table at `emptySlot`. Out of line: most packets belong to a known flow.
+    @inline(never) func startFlow(
+        _ key: FlowKey, sourceFirst: Bool, emptySlot: Int, flags: TCPFlags, portsKnown: Bool,
+        observedOwner: (uid: UInt32, gid: UInt32)?, interfaceIndex: UInt32?, timestamp: Int64
+    ) {
+        let (a, aPort) = (Self.address(key.aHigh, key.aLow, key.isV6), key.aPort)
+        let (b, bPort) = (Self.address(key.bHigh, key.bLow, key.isV6), key.bPort)
+        let (source, sourcePort, destination, destinationPort) =
+            sourceFirst ? (a, aPort, b, bPort) : (b, bPort, a, aPort)
+        let proto = IPProtocol(rawValue: key.proto)
+        // The initiator sent the first packet, unless that packet is a SYN-ACK (or mid-stream
+        // TCP, where the lower port is taken as the server's).
         var initiatorIsSource = true
-        if ip.proto.rawValue == 6 {
+        if key.proto == 6 {
             if flags.contains(.syn) {
                 initiatorIsSource = !flags.contains(.ack)
             } else {
                 initiatorIsSource = sourcePort >= destinationPort
             }
         }
-        let initiator = initiatorIsSource ? ip.source : ip.destination
-        let responder = initiatorIsSource ? ip.destination : ip.source
+        let initiator = initiatorIsSource ? source : destination
+        let responder = initiatorIsSource ? destination : source
         let direction = classify(initiator: initiator, responder: responder)
         if direction == .loopback && responder.isLoopback { sawLoopbackLeg = true }
         let initiatorPort = initiatorIsSource ? sourcePort : destinationPort
@@ -286,20 +395,16 @@ public final class FlowTracker {
         // Only flows the pod starts have an owner; an NFLOG record of the initiator's packet names it.
         var owner: (uid: UInt32, gid: UInt32) = (0, 0)
         if direction == .outbound || direction == .loopback {
-            var observed: (uid: UInt32, gid: UInt32)?
-            if initiatorIsSource, let nflog = packet.nflog, let uid = nflog.uid {
-                observed = (uid, nflog.gid ?? uid)
-            }
             owner = verdicts.owner(
                 initiator: initiator, initiatorPort: initiatorPort, responder: responder,
-                responderPort: responderPort, observed: observed)
+                responderPort: responderPort, observed: initiatorIsSource ? observedOwner : nil)
         }
         let verdict =
             portsKnown
             ? verdicts.verdict(
-                direction: direction, proto: ip.proto, initiator: initiator, initiatorPort: initiatorPort,
+                direction: direction, proto: proto, initiator: initiator, initiatorPort: initiatorPort,
                 responder: responder, responderPort: responderPort, owner: owner,
-                interfaceIndex: packet.interfaceIndex)
+                interfaceIndex: interfaceIndex)
             : SimulatorVerdicts.portsUnknown
         var entry = FlowEntry(
             key: key, state: initiatorIsSource ? [] : .replied,
@@ -312,14 +417,14 @@ public final class FlowTracker {
         }
         entry.deadline = timestamp &+ timeout(entry)
         let details = FlowDetails(
-            firstSeen: timestamp, verdict: verdict, related: 0, interfaceIndex: packet.interfaceIndex ?? 0,
-            firstFlags: flags.rawValue, direction: direction, hasInterfaceIndex: packet.interfaceIndex != nil,
+            firstSeen: timestamp, verdict: verdict, related: 0, interfaceIndex: interfaceIndex ?? 0,
+            firstFlags: flags.rawValue, direction: direction, hasInterfaceIndex: interfaceIndex != nil,
             uid: owner.uid, gid: owner.gid)
-        table.insert(entry, details, emptySlot: -1 - slot)
+        table.insert(entry, details, emptySlot: emptySlot)
         if recordsTranslations {
             translate(
-                verdict, fromInitiator: initiatorIsSource, source: ip.source, sourcePort: sourcePort,
-                destination: ip.destination, destinationPort: destinationPort)
+                verdict, fromInitiator: initiatorIsSource, source: source, sourcePort: sourcePort,
+                destination: destination, destinationPort: destinationPort)
         }
         statistics.flows += 1
         if table.count > statistics.peakLiveFlows { statistics.peakLiveFlows = table.count }
@@ -410,6 +515,7 @@ public final class FlowTracker {
 
     /// Emits every live flow (by first packet) and empties the table.
     public func finish() {
+        flush()
         var live: [(firstSeen: Int64, slot: Int)] = []
         live.reserveCapacity(table.count)
         for slot in 0..<table.capacity where table.entries[slot].deadline != 0 {
