@@ -387,7 +387,8 @@ public enum ReplayRun {
         var rewritten = 0
         defer { if progress { stderr("\r\u{1b}[K") } }
         do {
-            while let record = try source.next() {
+            var record = PacketRecord.none
+            while try source.next(into: &record) {
                 // Nearly every packet is a plain TCP/UDP one: its flow fields are read directly;
                 // the full decoder takes the rest (and every packet being rewritten).
                 if writer == nil

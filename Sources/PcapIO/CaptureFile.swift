@@ -1,3 +1,4 @@
+import CPcap
 import PacketCodec
 
 #if canImport(Glibc)
@@ -92,14 +93,37 @@ public final class CaptureFile: PacketSource {
     }
 
     public func next() throws(CaptureError) -> PacketRecord? {
+        var record = PacketRecord.none
+        return try next(into: &record) ? record : nil
+    }
+
+    /// ``next()`` without returning a record: writes the next packet into `record` (the caller's
+    /// storage, reused) and returns false at the end. For the per-packet loop of a long file: a
+    /// 64-byte record returned and copied per packet costs more than it seems, as the CPU cannot
+    /// forward the callee's 8-byte stores to the caller's 16-byte loads.
+    public func next(into record: inout PacketRecord) throws(CaptureError) -> Bool {
         while true {
-            let record: PacketRecord?
             if let handle, !usingFallback {
-                var status: Int32 = 0
-                record = LibpcapSource.read(handle, handleLinkType, &recordCount, &offset, &status)
-                if record == nil, let libpcap,
-                    let error = libpcap.failure(status, recordCount: recordCount, offset: offset)
-                {
+                var headerPointer: UnsafeMutablePointer<pcap_pkthdr>?
+                var dataPointer: UnsafePointer<UInt8>?
+                let status = pcap_next_ex(handle, &headerPointer, &dataPointer)
+                if status == 1, let headerPointer, let dataPointer {
+                    recordCount &+= 1
+                    let caplen = Int(headerPointer.pointee.caplen)
+                    offset &+= 16 &+ Int64(caplen)
+                    record.index = recordCount
+                    record.timestampNanoseconds =
+                        Int64(headerPointer.pointee.ts.tv_sec) &* 1_000_000_000
+                        &+ Int64(headerPointer.pointee.ts.tv_usec)
+                    record.capturedLength = caplen
+                    record.originalLength = Int(headerPointer.pointee.len)
+                    record.linkType = handleLinkType
+                    record.interfaceID = 0
+                    record.bytes = UnsafeRawBufferPointer(start: dataPointer, count: caplen)
+                } else {
+                    guard let libpcap,
+                        let error = libpcap.failure(status, recordCount: recordCount, offset: offset)
+                    else { return false }
                     guard libpcap.isPcapng, case .malformed(_, _, let detail) = error,
                         detail.contains(LibpcapSource.mixedLinkTypesMarker)
                     else { throw error }
@@ -112,11 +136,11 @@ public final class CaptureFile: PacketSource {
                     continue
                 }
             } else if let reader = pcapng ?? fallback {
-                record = try reader.next()
+                guard let next = try reader.next() else { return false }
+                record = next
             } else {
-                return nil
+                return false
             }
-            guard let record else { return nil }
             if let fastFilter {
                 let matches = fastFilter._withUnsafeGuaranteedRef { filter -> Result<Bool, CaptureError> in
                     do throws(CaptureError) { return .success(try filter.matches(record)) } catch {
@@ -125,7 +149,7 @@ public final class CaptureFile: PacketSource {
                 }
                 if try !matches.get() { continue }
             }
-            return record
+            return true
         }
     }
 

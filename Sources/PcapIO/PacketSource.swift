@@ -30,6 +30,13 @@ public struct PacketRecord {
         self.bytes = bytes
     }
 
+    /// A placeholder to read into (``CaptureFile/next(into:)``): no bytes.
+    public static var none: PacketRecord {
+        PacketRecord(
+            index: 0, timestampNanoseconds: 0, capturedLength: 0, originalLength: 0, linkType: .ethernet,
+            bytes: UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
     /// The snaplen cut this packet.
     public var isSnapped: Bool { capturedLength < originalLength }
 }

@@ -1,5 +1,9 @@
 import PacketModel
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A direction-normalised 5-tuple: the smaller (address, port) end first, so a reply finds its
 /// request's flow. Addresses as two words (IPv4 in the low word, tagged by `isV6`).
 struct FlowKey: Equatable {
@@ -98,20 +102,18 @@ struct FlowTable: ~Copyable {
     init(capacity: Int) {
         self.capacity = capacity
         entries = Self.allocate(capacity)
-        details = .allocate(capacity: capacity)
+        details = TableMemory.allocate(FlowDetails.self, capacity)
     }
 
     static func allocate(_ capacity: Int) -> UnsafeMutablePointer<FlowEntry> {
-        let raw = UnsafeMutableRawPointer.allocate(
-            byteCount: MemoryLayout<FlowEntry>.stride * capacity, alignment: 64)
-        let entries = raw.bindMemory(to: FlowEntry.self, capacity: capacity)
+        let entries = TableMemory.allocate(FlowEntry.self, capacity)
         entries.initialize(repeating: .empty, count: capacity)
         return entries
     }
 
     deinit {
-        entries.deallocate()
-        details.deallocate()
+        TableMemory.deallocate(entries)
+        TableMemory.deallocate(details)
     }
 
     var mask: Int { capacity - 1 }
@@ -152,8 +154,8 @@ struct FlowTable: ~Copyable {
             entries[target] = old[slot]
             (details + target).initialize(to: oldDetails[slot])
         }
-        old.deallocate()
-        oldDetails.deallocate()
+        TableMemory.deallocate(old)
+        TableMemory.deallocate(oldDetails)
     }
 
     /// Empties `slot` and shifts later entries of its cluster back (no tombstones).
@@ -172,5 +174,36 @@ struct FlowTable: ~Copyable {
         }
         entries[hole].deadline = 0
         count -= 1
+    }
+}
+
+/// The flow table's arrays: 64-byte aligned, and from 2 MiB on in transparent huge pages where
+/// the kernel offers them (`madvise(MADV_HUGEPAGE)`; `enabled` is often `madvise`). Lookups land
+/// anywhere in a table of tens of MiB: with 4 KiB pages nearly each one also misses the TLB, and
+/// every page is a separate fault when first written.
+enum TableMemory {
+    static let hugePage = 2 << 20
+
+    static func allocate<T>(_: T.Type, _ count: Int) -> UnsafeMutablePointer<T> {
+        let bytes = max(MemoryLayout<T>.stride * count, 1)
+        #if canImport(Glibc)
+            var memory: UnsafeMutableRawPointer?
+            guard posix_memalign(&memory, bytes >= hugePage ? hugePage : 64, bytes) == 0, let memory else {
+                fatalError("flow table: out of memory allocating \(bytes) bytes")
+            }
+            if bytes >= hugePage { _ = madvise(memory, bytes, MADV_HUGEPAGE) }  // advice: may be refused
+            return memory.bindMemory(to: T.self, capacity: count)
+        #else
+            return UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+                .bindMemory(to: T.self, capacity: count)
+        #endif
+    }
+
+    static func deallocate<T>(_ pointer: UnsafeMutablePointer<T>) {
+        #if canImport(Glibc)
+            free(pointer)
+        #else
+            pointer.deallocate()
+        #endif
     }
 }
