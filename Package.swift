@@ -3,8 +3,9 @@ import PackageDescription
 
 // Dependency direction (see DESIGN.md): executables -> IstioIptablesCLI/Kubernetes -> IstioCapture
 // -> Netfilter -> PacketModel; IptsimCLI -> Replay -> PacketCodec/Netfilter -> PacketModel;
-// only PcapIO (-> CPcap, PacketCodec) touches libpcap and capture files. Only the CLI layer reads
-// the environment, files or the machine.
+// only PcapIO (-> CPcap, PacketCodec) touches libpcap and capture files. CHints (header-only C:
+// a cache prefetch Swift cannot spell) serves Replay's flow table. Only the CLI layer reads the
+// environment, files or the machine.
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
     .enableUpcomingFeature("ExistentialAny"),
