@@ -25,21 +25,21 @@ public struct JSONRenderer {
                 for (index, rule) in chain.rules.enumerated() {
                     let matches = rule.matches.map { match in
                         object([
-                            ("kind", string(kind(match))), ("negated", negated(match) ? "true" : "false"),
-                            ("text", string(match.arguments.joined(separator: " "))),
+                            ("kind", jsonQuote(kind(match))), ("negated", negated(match) ? "true" : "false"),
+                            ("text", jsonQuote(match.arguments.joined(separator: " "))),
                         ])
                     }
-                    var target: [(String, String)] = [("kind", string(kind(rule.target)))]
+                    var target: [(String, String)] = [("kind", jsonQuote(kind(rule.target)))]
                     if let chain = rule.target.jumpedChain {
-                        target.append(("chain", string(chain.rawValue)))
+                        target.append(("chain", jsonQuote(chain.rawValue)))
                     }
-                    target.append(("text", string(rule.target.arguments.joined(separator: " "))))
+                    target.append(("text", jsonQuote(rule.target.arguments.joined(separator: " "))))
                     ruleObjects.append(
                         object([
                             ("index", String(index + 1)),
                             (
                                 "save",
-                                string(save.arguments(rule, family: tables.family).joined(separator: " "))
+                                jsonQuote(save.arguments(rule, family: tables.family).joined(separator: " "))
                             ),
                             ("matches", "[" + matches.joined(separator: ", ") + "]"),
                             ("target", object(target)),
@@ -47,20 +47,20 @@ public struct JSONRenderer {
                 }
                 chainObjects.append(
                     object([
-                        ("name", string(chain.name.rawValue)),
+                        ("name", jsonQuote(chain.name.rawValue)),
                         ("builtin", chain.policy != nil ? "true" : "false"),
-                        ("policy", chain.policy.map { string($0.rawValue) } ?? "null"),
+                        ("policy", chain.policy.map { jsonQuote($0.rawValue) } ?? "null"),
                         ("rules", "[" + ruleObjects.joined(separator: ", ") + "]"),
                     ]))
             }
             tableObjects.append(
                 object([
-                    ("table", string(state.table.rawValue)),
+                    ("table", jsonQuote(state.table.rawValue)),
                     ("chains", "[" + chainObjects.joined(separator: ", ") + "]"),
                 ]))
         }
         return object([
-            ("schema", string("iptsim.rules/v1")), ("family", string(tables.family.rawValue)),
+            ("schema", jsonQuote("iptsim.rules/v1")), ("family", jsonQuote(tables.family.rawValue)),
             ("tables", "[" + tableObjects.joined(separator: ", ") + "]"),
         ]) + "\n"
     }
@@ -104,27 +104,6 @@ public struct JSONRenderer {
     }
 
     func object(_ fields: [(String, String)]) -> String {
-        "{" + fields.map { "\(string($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
-    }
-
-    func string(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out +=
-                        "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                        + String(scalar.value, radix: 16)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        "{" + fields.map { "\(jsonQuote($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
     }
 }

@@ -391,11 +391,10 @@ public enum ReplayRun {
             while try source.next(into: &record) {
                 // Nearly every packet is a plain TCP/UDP one: its flow fields are read directly;
                 // the full decoder takes the rest (and every packet being rewritten).
-                if writer == nil
-                    && tracker.addPipelined(
+                if writer != nil
+                    || !tracker.addPipelined(
                         record.bytes, linkType: record.linkType, timestamp: record.timestampNanoseconds)
                 {
-                } else {
                     PacketDecoder.decode(record.bytes, linkType: record.linkType, into: &packet)
                     tracker.add(packet, timestamp: record.timestampNanoseconds)
                 }

@@ -23,13 +23,6 @@ public struct FlowHeaders: Sendable, Equatable {
     public var hasInterfaceIndex = false
 
     public init() {}
-
-    public var source: IPAddress { Self.address(sourceHigh, sourceLow, isV6) }
-    public var destination: IPAddress { Self.address(destinationHigh, destinationLow, isV6) }
-
-    static func address(_ high: UInt64, _ low: UInt64, _ isV6: Bool) -> IPAddress {
-        isV6 ? .v6(IPv6Address(high: high, low: low)) : .v4(IPv4Address(UInt32(truncatingIfNeeded: low)))
-    }
 }
 
 extension PacketDecoder {

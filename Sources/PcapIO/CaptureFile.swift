@@ -1,4 +1,3 @@
-import CPcap
 import PacketCodec
 
 #if canImport(Glibc)
@@ -104,23 +103,8 @@ public final class CaptureFile: PacketSource {
     public func next(into record: inout PacketRecord) throws(CaptureError) -> Bool {
         while true {
             if let handle, !usingFallback {
-                var headerPointer: UnsafeMutablePointer<pcap_pkthdr>?
-                var dataPointer: UnsafePointer<UInt8>?
-                let status = pcap_next_ex(handle, &headerPointer, &dataPointer)
-                if status == 1, let headerPointer, let dataPointer {
-                    recordCount &+= 1
-                    let caplen = Int(headerPointer.pointee.caplen)
-                    offset &+= 16 &+ Int64(caplen)
-                    record.index = recordCount
-                    record.timestampNanoseconds =
-                        Int64(headerPointer.pointee.ts.tv_sec) &* 1_000_000_000
-                        &+ Int64(headerPointer.pointee.ts.tv_usec)
-                    record.capturedLength = caplen
-                    record.originalLength = Int(headerPointer.pointee.len)
-                    record.linkType = handleLinkType
-                    record.interfaceID = 0
-                    record.bytes = UnsafeRawBufferPointer(start: dataPointer, count: caplen)
-                } else {
+                let status = LibpcapSource.read(handle, handleLinkType, &recordCount, &offset, into: &record)
+                if status != 1 {
                     guard let libpcap,
                         let error = libpcap.failure(status, recordCount: recordCount, offset: offset)
                     else { return false }

@@ -72,29 +72,36 @@ public final class LibpcapSource: PacketSource {
     public var bytesRead: Int64 { isPcapng ? streamPosition : offset }
 
     public func next() throws(CaptureError) -> PacketRecord? {
-        var status: Int32 = 0
-        if let record = Self.read(handle, linkType, &recordCount, &offset, &status) { return record }
+        var record = PacketRecord.none
+        let status = Self.read(handle, linkType, &recordCount, &offset, into: &record)
+        if status == 1 { return record }
         if let error = failure(status, recordCount: recordCount, offset: offset) { throw error }
         return nil
     }
 
-    /// One `pcap_next_ex` call: the record, or nil with the status to pass to ``failure``.
+    /// One `pcap_next_ex` call, its status returned: on 1, the packet is in `record` (the
+    /// caller's, reused: no record is returned and copied per packet), otherwise pass the status
+    /// to ``failure(_:recordCount:offset:)``.
     @inline(__always) static func read(
         _ handle: OpaquePointer, _ linkType: LinkType, _ count: inout Int, _ offset: inout Int64,
-        _ status: inout Int32
-    ) -> PacketRecord? {
+        into record: inout PacketRecord
+    ) -> Int32 {
         var headerPointer: UnsafeMutablePointer<pcap_pkthdr>?
         var dataPointer: UnsafePointer<UInt8>?
-        status = pcap_next_ex(handle, &headerPointer, &dataPointer)
-        guard status == 1, let headerPointer, let dataPointer else { return nil }
+        let status = pcap_next_ex(handle, &headerPointer, &dataPointer)
+        guard status == 1, let headerPointer, let dataPointer else { return status == 1 ? -1 : status }
         count &+= 1
         let caplen = Int(headerPointer.pointee.caplen)
         offset &+= 16 &+ Int64(caplen)
-        let ts = headerPointer.pointee.ts
-        return PacketRecord(
-            index: count, timestampNanoseconds: Int64(ts.tv_sec) &* 1_000_000_000 &+ Int64(ts.tv_usec),
-            capturedLength: caplen, originalLength: Int(headerPointer.pointee.len), linkType: linkType,
-            bytes: UnsafeRawBufferPointer(start: dataPointer, count: caplen))
+        record.index = count
+        record.timestampNanoseconds =
+            Int64(headerPointer.pointee.ts.tv_sec) &* 1_000_000_000 &+ Int64(headerPointer.pointee.ts.tv_usec)
+        record.capturedLength = caplen
+        record.originalLength = Int(headerPointer.pointee.len)
+        record.linkType = linkType
+        record.interfaceID = 0
+        record.bytes = UnsafeRawBufferPointer(start: dataPointer, count: caplen)
+        return 1
     }
 
     /// The error for a `pcap_next_ex` status other than 1 (nil at the end of the file).

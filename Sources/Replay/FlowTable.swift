@@ -37,6 +37,20 @@ struct FlowKey: Equatable {
             )
     }
 
+    static let empty = FlowKey(
+        aHigh: 0, aLow: 0, bHigh: 0, bLow: 0, aPort: 0, bPort: 0, proto: 0, isV6: false)
+
+    /// The two ends as addresses and ports, `a` first when `aFirst` (source, then destination).
+    func ends(aFirst: Bool) -> (IPAddress, UInt16, IPAddress, UInt16) {
+        let a = address(aHigh, aLow)
+        let b = address(bHigh, bLow)
+        return aFirst ? (a, aPort, b, bPort) : (b, bPort, a, aPort)
+    }
+
+    func address(_ high: UInt64, _ low: UInt64) -> IPAddress {
+        isV6 ? .v6(IPv6Address(high: high, low: low)) : .v4(IPv4Address(UInt32(truncatingIfNeeded: low)))
+    }
+
     @inline(__always) var hash: UInt64 {
         var h = (aHigh ^ (aLow &* 0x9E37_79B9_7F4A_7C15)) &* 0xBF58_476D_1CE4_E5B9
         h ^= (bHigh ^ (bLow &* 0xC2B2_AE3D_27D4_EB4F)) &* 0x94D0_49BB_1331_11EB
@@ -72,8 +86,7 @@ struct FlowEntry {
     var replyPackets: UInt32
 
     static let empty = FlowEntry(
-        key: FlowKey(aHigh: 0, aLow: 0, bHigh: 0, bLow: 0, aPort: 0, bPort: 0, proto: 0, isV6: false),
-        state: [],
+        key: .empty, state: [],
         initiatorIsA: true, deadline: 0, lastSeen: 0, packets: 0, replyPackets: 0)
 }
 

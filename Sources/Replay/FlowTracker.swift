@@ -132,21 +132,17 @@ public final class FlowTracker {
         self.verdicts = verdicts
         self.timeouts = timeouts
         self.emit = emit
-        headerSlots = .allocate(capacity: 2)
-        headerSlots.initialize(repeating: FlowHeaders(), count: 2)
+        pendingSlots = .allocate(capacity: 2)
+        pendingSlots.initialize(repeating: PendingPacket(), count: 2)
     }
 
-    deinit { headerSlots.deallocate() }
+    deinit { pendingSlots.deallocate() }
 
     @inline(__always) static func words(_ address: IPAddress) -> (UInt64, UInt64, Bool) {
         switch address {
         case .v4(let v4): (0, UInt64(v4.value), false)
         case .v6(let v6): (v6.high, v6.low, true)
         }
-    }
-
-    static func address(_ high: UInt64, _ low: UInt64, _ isV6: Bool) -> IPAddress {
-        isV6 ? .v6(IPv6Address(high: high, low: low)) : .v4(IPv4Address(UInt32(truncatingIfNeeded: low)))
     }
 
     /// Set by `add` when `recordsTranslations`: how the last packet looks to the pod's socket.
@@ -174,48 +170,51 @@ public final class FlowTracker {
         }
     }
 
-    /// Adds one packet whose headers ``PacketDecoder/decodeFlowHeaders(_:linkType:into:)`` read
-    /// (a complete TCP or UDP packet, no fragment, no NFLOG owner).
-    public func add(_ headers: borrowing FlowHeaders, timestamp: Int64) {
-        flush()
-        withUnsafePointer(to: headers) { count($0, timestamp: timestamp) }
+    /// A fast-path packet between decoding and counting: its headers and its flow key, worked
+    /// out once.
+    struct PendingPacket {
+        var headers = FlowHeaders()
+        var key = FlowKey.empty
+        var hash: UInt64 = 0
+        var sourceFirst = false
+        var timestamp: Int64 = 0
     }
 
     /// Two places to decode into: the packet just read and the one ``addPipelined`` holds back
     /// (pointers, so neither is copied per packet).
-    let headerSlots: UnsafeMutablePointer<FlowHeaders>
-    /// Which of `headerSlots` waits to be counted (-1: none), and its timestamp.
+    let pendingSlots: UnsafeMutablePointer<PendingPacket>
+    /// Which of `pendingSlots` waits to be counted (-1: none).
     @exclusivity(unchecked) var pendingSlot = -1
-    @exclusivity(unchecked) var pendingTimestamp: Int64 = 0
 
     /// The replay's per-packet call: decodes `bytes` with
     /// ``PacketDecoder/decodeFlowHeaders(_:linkType:into:)`` and, when that fast path applies,
     /// counts the packet one packet late and returns true; otherwise returns false, and the
-    /// caller decodes fully and calls ``add(_:timestamp:)-(DecodedPacket,_)``.
+    /// caller decodes fully and calls ``add(_:timestamp:)``.
     ///
     /// One packet late: it starts loading this packet's table slot into the cache and counts the
     /// previous packet, so the slot's cache miss (most of a packet's cost when many flows are
-    /// live) overlaps reading and decoding the next packet. Packet order is kept: every other
-    /// `add`, ``flush()`` and ``finish()`` count the waiting packet first. Not pipelined when
+    /// live) overlaps reading and decoding the next packet. Packet order is kept: ``add(_:timestamp:)``,
+    /// ``flush()`` and ``finish()`` count the waiting packet first. Not pipelined when
     /// translations are recorded (they describe the packet just added).
     public func addPipelined(_ bytes: UnsafeRawBufferPointer, linkType: LinkType, timestamp: Int64) -> Bool {
         let slot = pendingSlot == 0 ? 1 : 0
-        let headers = headerSlots + slot
-        guard PacketDecoder.decodeFlowHeaders(bytes, linkType: linkType, into: &headers.pointee) else {
+        let next = pendingSlots + slot
+        guard PacketDecoder.decodeFlowHeaders(bytes, linkType: linkType, into: &next.pointee.headers) else {
             return false
         }
+        let headers = next.pointee.headers
+        (next.pointee.key, next.pointee.sourceFirst) = FlowKey.normalised(
+            headers.sourceHigh, headers.sourceLow, headers.sourcePort, headers.destinationHigh,
+            headers.destinationLow, headers.destinationPort, proto: headers.proto, isV6: headers.isV6)
+        next.pointee.hash = next.pointee.key.hash
+        next.pointee.timestamp = timestamp
         if recordsTranslations {
-            count(headers, timestamp: timestamp)
+            count(next)
             return true
         }
-        let (key, _) = FlowKey.normalised(
-            headers.pointee.sourceHigh, headers.pointee.sourceLow, headers.pointee.sourcePort,
-            headers.pointee.destinationHigh, headers.pointee.destinationLow, headers.pointee.destinationPort,
-            proto: headers.pointee.proto, isV6: headers.pointee.isV6)
-        chints_prefetch_for_write(table.entries + (Int(truncatingIfNeeded: key.hash) & table.mask))
-        if pendingSlot >= 0 { count(headerSlots + pendingSlot, timestamp: pendingTimestamp) }
+        chints_prefetch_for_write(table.entries + (Int(truncatingIfNeeded: next.pointee.hash) & table.mask))
+        if pendingSlot >= 0 { count(pendingSlots + pendingSlot) }
         pendingSlot = slot
-        pendingTimestamp = timestamp
         return true
     }
 
@@ -224,18 +223,19 @@ public final class FlowTracker {
         guard pendingSlot >= 0 else { return }
         let slot = pendingSlot
         pendingSlot = -1
-        count(headerSlots + slot, timestamp: pendingTimestamp)
+        count(pendingSlots + slot)
     }
 
-    @inline(__always) func count(_ headers: UnsafePointer<FlowHeaders>, timestamp: Int64) {
+    @inline(__always) func count(_ packet: UnsafePointer<PendingPacket>) {
         if recordsTranslations { lastTranslation = nil }
         statistics.packets &+= 1
-        advanceClock(to: timestamp)
-        let h = headers.pointee
+        advanceClock(to: packet.pointee.timestamp)
+        let headers = packet.pointee.headers
         track(
-            h.sourceHigh, h.sourceLow, h.sourcePort, h.destinationHigh, h.destinationLow, h.destinationPort,
-            proto: h.proto, isV6: h.isV6, flags: h.tcpFlags, portsKnown: true, observedOwner: nil,
-            interfaceIndex: h.hasInterfaceIndex ? h.interfaceIndex : nil, timestamp: timestamp)
+            packet.pointee.key, sourceFirst: packet.pointee.sourceFirst, hash: packet.pointee.hash,
+            flags: headers.tcpFlags, portsKnown: true, observedOwner: nil,
+            interfaceIndex: headers.hasInterfaceIndex ? headers.interfaceIndex : nil,
+            timestamp: packet.pointee.timestamp)
     }
 
     /// Adds one decoded packet captured at `timestamp` (ns): any packet, including non-IP ones,
@@ -297,9 +297,11 @@ public final class FlowTracker {
         }
         var observed: (uid: UInt32, gid: UInt32)?
         if let nflog = packet.nflog, let uid = nflog.uid { observed = (uid, nflog.gid ?? uid) }
-        track(
+        let (key, sourceFirst) = FlowKey.normalised(
             sourceHigh, sourceLow, sourcePort, destinationHigh, destinationLow, destinationPort,
-            proto: ip.proto.rawValue, isV6: isV6, flags: flags, portsKnown: portsKnown,
+            proto: ip.proto.rawValue, isV6: isV6)
+        track(
+            key, sourceFirst: sourceFirst, hash: key.hash, flags: flags, portsKnown: portsKnown,
             observedOwner: observed, interfaceIndex: packet.interfaceIndex, timestamp: timestamp)
     }
 
@@ -315,16 +317,12 @@ public final class FlowTracker {
 
     /// Counts an IP packet on its flow, starting the flow (and simulating it) when it is new.
     /// `observedOwner`: the uid/gid an NFLOG record gives for the packet's sender.
+    /// `key` is the packet's normalised flow key, `sourceFirst` whether its source is the key's
+    /// `a` end, `hash` the key's hash.
     @inline(__always) func track(
-        _ sourceHigh: UInt64, _ sourceLow: UInt64, _ sourcePort: UInt16, _ destinationHigh: UInt64,
-        _ destinationLow: UInt64, _ destinationPort: UInt16, proto: UInt8, isV6: Bool, flags: TCPFlags,
-        portsKnown: Bool, observedOwner: (uid: UInt32, gid: UInt32)?, interfaceIndex: UInt32?,
-        timestamp: Int64
+        _ key: FlowKey, sourceFirst: Bool, hash: UInt64, flags: TCPFlags, portsKnown: Bool,
+        observedOwner: (uid: UInt32, gid: UInt32)?, interfaceIndex: UInt32?, timestamp: Int64
     ) {
-        let (key, sourceFirst) = FlowKey.normalised(
-            sourceHigh, sourceLow, sourcePort, destinationHigh, destinationLow, destinationPort,
-            proto: proto, isV6: isV6)
-        let hash = key.hash
         var slot = table.find(key, hash: hash)
         if slot >= 0 && table.entries[slot].deadline < timestamp {
             // Expired since the last sweep: conntrack would have forgotten it; this packet
@@ -357,11 +355,10 @@ public final class FlowTracker {
         }
         entry.pointee.deadline = max(entry.pointee.lastSeen &+ timeout(entry.pointee), 1)
         if recordsTranslations {
+            let (source, sourcePort, destination, destinationPort) = key.ends(aFirst: sourceFirst)
             translate(
-                table.details[slot].verdict, fromInitiator: fromInitiator,
-                source: Self.address(sourceHigh, sourceLow, isV6), sourcePort: sourcePort,
-                destination: Self.address(destinationHigh, destinationLow, isV6),
-                destinationPort: destinationPort)
+                table.details[slot].verdict, fromInitiator: fromInitiator, source: source,
+                sourcePort: sourcePort, destination: destination, destinationPort: destinationPort)
         }
     }
 
@@ -371,10 +368,7 @@ public final class FlowTracker {
         _ key: FlowKey, sourceFirst: Bool, emptySlot: Int, flags: TCPFlags, portsKnown: Bool,
         observedOwner: (uid: UInt32, gid: UInt32)?, interfaceIndex: UInt32?, timestamp: Int64
     ) {
-        let (a, aPort) = (Self.address(key.aHigh, key.aLow, key.isV6), key.aPort)
-        let (b, bPort) = (Self.address(key.bHigh, key.bLow, key.isV6), key.bPort)
-        let (source, sourcePort, destination, destinationPort) =
-            sourceFirst ? (a, aPort, b, bPort) : (b, bPort, a, aPort)
+        let (source, sourcePort, destination, destinationPort) = key.ends(aFirst: sourceFirst)
         let proto = IPProtocol(rawValue: key.proto)
         // The initiator sent the first packet, unless that packet is a SYN-ACK (or mid-stream
         // TCP, where the lower port is taken as the server's).
@@ -529,10 +523,7 @@ public final class FlowTracker {
 
     func record(_ entry: FlowEntry, _ details: FlowDetails) -> FlowRecord {
         let key = entry.key
-        let a = Self.address(key.aHigh, key.aLow, key.isV6)
-        let b = Self.address(key.bHigh, key.bLow, key.isV6)
-        let (source, sourcePort, destination, destinationPort) =
-            entry.initiatorIsA ? (a, key.aPort, b, key.bPort) : (b, key.bPort, a, key.aPort)
+        let (source, sourcePort, destination, destinationPort) = key.ends(aFirst: entry.initiatorIsA)
         let verdict = verdicts.verdicts[Int(details.verdict)]
         let owned = details.direction == .outbound || details.direction == .loopback
         let uid: UInt32? = owned ? details.uid : nil

@@ -131,44 +131,24 @@ extension String {
 /// plus `"interface"` when the capture names one (LINUX_SLL2 index mapped with `--ifindex`).
 public enum FlowJSON {
     public static func line(_ flow: FlowRecord, interfaceNames: [UInt32: String] = [:]) -> String {
-        var text = "{\"proto\":\(quote(flow.proto.description))"
-        text += ",\"src\":\(quote(flow.source.description)),\"sport\":\(flow.sourcePort)"
-        text += ",\"dst\":\(quote(flow.destination.description)),\"dport\":\(flow.destinationPort)"
-        text += ",\"direction\":\(quote(flow.direction.rawValue))"
+        var text = "{\"proto\":\(jsonQuote(flow.proto.description))"
+        text += ",\"src\":\(jsonQuote(flow.source.description)),\"sport\":\(flow.sourcePort)"
+        text += ",\"dst\":\(jsonQuote(flow.destination.description)),\"dport\":\(flow.destinationPort)"
+        text += ",\"direction\":\(jsonQuote(flow.direction.rawValue))"
         text += ",\"uid\":" + (flow.uid.map(String.init) ?? "null")
         if let gid = flow.gid, gid != flow.uid { text += ",\"gid\":\(gid)" }
-        text += ",\"verdict\":\(quote(flow.verdict.verdict.rawValue))"
+        text += ",\"verdict\":\(jsonQuote(flow.verdict.verdict.rawValue))"
         text += ",\"socket_port\":" + (flow.verdict.socketPort.map(String.init) ?? "null")
-        text += ",\"orig_dst\":" + (flow.originalDestination.map(quote) ?? "null")
+        text += ",\"orig_dst\":" + (flow.originalDestination.map(jsonQuote) ?? "null")
         text += ",\"packets\":\(flow.packets)"
-        text += ",\"first_rule\":" + (flow.verdict.firstRule.map(quote) ?? "null")
+        text += ",\"first_rule\":" + (flow.verdict.firstRule.map(jsonQuote) ?? "null")
         if flow.loopbackLegPackets > 0 { text += ",\"lo_leg_packets\":\(flow.loopbackLegPackets)" }
         if let index = flow.interfaceIndex {
-            text += ",\"interface\":" + quote(interfaceNames[index] ?? "if\(index)")
+            text += ",\"interface\":" + jsonQuote(interfaceNames[index] ?? "if\(index)")
         }
         return text + "}"
     }
 
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
 }
 
 /// Guesses the pod's addresses from the start of a capture: the address (per family) that takes
